@@ -1,0 +1,8 @@
+//! The eth wire protocol: message types for eth/66 through eth/72, the Status
+//! handshake rules, fork identifiers (EIP-2124) and chain presets.
+
+pub mod chain;
+pub mod forkid;
+pub mod message;
+pub mod status;
+pub mod version;
