@@ -1,0 +1,96 @@
+//! Node identities: secp256k1 keys and the 64-byte `PeerId`.
+
+use alloy_primitives::B512;
+use rand::RngCore;
+use secp256k1::{All, PublicKey, Secp256k1, SecretKey};
+
+/// A node's identity on the wire: its uncompressed secp256k1 public key without
+/// the `0x04` prefix (64 bytes).
+pub type PeerId = B512;
+
+thread_local! {
+    /// A signing context per thread, randomized once (side-channel blinding)
+    /// so that no call pays the re-randomization cost.
+    static CONTEXT: Secp256k1<All> = {
+        let mut ctx = Secp256k1::new();
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        ctx.seeded_randomize(&seed);
+        ctx
+    };
+}
+
+/// Runs `f` with this thread's secp256k1 context.
+pub(crate) fn with_context<R>(f: impl FnOnce(&Secp256k1<All>) -> R) -> R {
+    CONTEXT.with(f)
+}
+
+/// Generates a new random secret key.
+pub fn generate_secret_key() -> SecretKey {
+    let mut rng = rand::rng();
+    loop {
+        let mut bytes = [0u8; 32];
+        rng.fill_bytes(&mut bytes);
+        // The chance of an invalid scalar is ~2^-128; loop anyway.
+        if let Ok(key) = SecretKey::from_byte_array(bytes) {
+            return key;
+        }
+    }
+}
+
+/// The public key of `secret`.
+pub fn public_key(secret: &SecretKey) -> PublicKey {
+    with_context(|ctx| PublicKey::from_secret_key(ctx, secret))
+}
+
+/// The `PeerId` of a public key.
+pub fn peer_id_from_public_key(key: &PublicKey) -> PeerId {
+    let full = key.serialize_uncompressed();
+    PeerId::from_slice(&full[1..])
+}
+
+/// The `PeerId` of a secret key.
+pub fn peer_id_from_secret_key(secret: &SecretKey) -> PeerId {
+    peer_id_from_public_key(&public_key(secret))
+}
+
+/// Parses a `PeerId` back into a public key; fails if it is not on the curve.
+pub fn public_key_from_peer_id(id: &PeerId) -> Result<PublicKey, secp256k1::Error> {
+    let mut full = [0u8; 65];
+    full[0] = 4;
+    full[1..].copy_from_slice(id.as_slice());
+    PublicKey::from_byte_array_uncompressed(full)
+}
+
+/// The x coordinate of `secret * public`: the ECDH agreement RLPx uses (unhashed).
+pub(crate) fn ecdh_x(public: &PublicKey, secret: &SecretKey) -> [u8; 32] {
+    let point = secp256k1::ecdh::shared_secret_point(public, secret);
+    let mut x = [0u8; 32];
+    x.copy_from_slice(&point[..32]);
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_id_round_trips_through_public_key() {
+        let sk = generate_secret_key();
+        let id = peer_id_from_secret_key(&sk);
+        let pk = public_key_from_peer_id(&id).unwrap();
+        assert_eq!(pk, public_key(&sk));
+    }
+
+    #[test]
+    fn invalid_peer_id_is_rejected() {
+        assert!(public_key_from_peer_id(&PeerId::ZERO).is_err());
+    }
+
+    #[test]
+    fn ecdh_agrees_both_ways() {
+        let a = generate_secret_key();
+        let b = generate_secret_key();
+        assert_eq!(ecdh_x(&public_key(&b), &a), ecdh_x(&public_key(&a), &b));
+    }
+}

@@ -1,0 +1,258 @@
+//! The tokio adapter: runs the handshake over any `AsyncRead + AsyncWrite`
+//! under a timeout, then moves frames through the [`FrameCodec`].
+//!
+//! [`RlpxStream`] owns its read and write buffers so callers can queue a frame
+//! from several slices without concatenating them first, and so idle
+//! connections can give spare buffer memory back.
+
+use crate::{
+    codec::FrameCodec,
+    error::{HandshakeError, RlpxError},
+    handshake::{Initiator, Recipient},
+    key::PeerId,
+    secrets::Secrets,
+};
+use bytes::{Bytes, BytesMut};
+use futures::{Sink, Stream};
+use secp256k1::SecretKey;
+use std::{
+    io,
+    pin::Pin,
+    task::{ready, Context, Poll},
+    time::Duration,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::io::poll_read_buf;
+
+/// How much the read buffer grows by when it is full.
+const READ_CHUNK: usize = 4 * 1024;
+/// `poll_ready` flushes first once this much is queued for writing.
+pub const WRITE_BACKPRESSURE: usize = 128 * 1024;
+/// Spare capacity above which an empty buffer is released by [`RlpxStream::shrink_buffers`].
+const SHRINK_ABOVE: usize = 64 * 1024;
+
+/// An authenticated RLPx connection: a `Stream` of received frame bodies and a
+/// `Sink` of frame bodies to send.
+pub struct RlpxStream<Io> {
+    io: Io,
+    codec: FrameCodec,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    remote_id: PeerId,
+    eof: bool,
+}
+
+impl<Io> std::fmt::Debug for RlpxStream<Io> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RlpxStream")
+            .field("remote_id", &self.remote_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
+    /// Wraps `io` after a completed handshake; `leftover` are bytes already
+    /// read past the handshake message.
+    pub fn new(io: Io, secrets: &Secrets, leftover: BytesMut) -> Self {
+        Self {
+            io,
+            codec: FrameCodec::new(secrets),
+            rbuf: leftover,
+            wbuf: BytesMut::new(),
+            remote_id: secrets.remote_id,
+            eof: false,
+        }
+    }
+
+    /// The remote node's identity, proven by the handshake.
+    pub fn remote_id(&self) -> PeerId {
+        self.remote_id
+    }
+
+    /// The frame codec (e.g. to change the frame size limit).
+    pub fn codec_mut(&mut self) -> &mut FrameCodec {
+        &mut self.codec
+    }
+
+    /// The underlying transport.
+    pub fn get_ref(&self) -> &Io {
+        &self.io
+    }
+
+    /// The underlying transport, mutably (writing to it corrupts the stream).
+    pub fn get_mut(&mut self) -> &mut Io {
+        &mut self.io
+    }
+
+    /// Bytes queued but not yet written to the socket.
+    pub fn pending_write_bytes(&self) -> usize {
+        self.wbuf.len()
+    }
+
+    /// Current capacity of the read and write buffers (memory held).
+    pub fn buffer_capacity(&self) -> usize {
+        self.rbuf.capacity() + self.wbuf.capacity()
+    }
+
+    /// Queues one frame whose body is the concatenation of `parts`, without flushing.
+    pub fn queue_frame(&mut self, parts: &[&[u8]]) -> Result<(), RlpxError> {
+        Ok(self.codec.encode_parts(parts, &mut self.wbuf)?)
+    }
+
+    /// Releases buffer memory no longer needed (empty buffers with a large capacity).
+    pub fn shrink_buffers(&mut self) {
+        if self.rbuf.is_empty() && self.rbuf.capacity() > SHRINK_ABOVE {
+            self.rbuf = BytesMut::new();
+        }
+        if self.wbuf.is_empty() && self.wbuf.capacity() > SHRINK_ABOVE {
+            self.wbuf = BytesMut::new();
+        }
+    }
+
+    /// Writes queued bytes until the buffer is empty (does not flush the transport).
+    pub fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.wbuf.is_empty() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.wbuf))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            let _ = self.wbuf.split_to(n);
+        }
+        // Reuse the allocation from the start.
+        self.wbuf.clear();
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads the next frame.
+    pub fn poll_next_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<BytesMut, RlpxError>>> {
+        loop {
+            match self.codec.decode_frame(&mut self.rbuf) {
+                Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
+                Ok(None) => {}
+                Err(e) => return Poll::Ready(Some(Err(e.into()))),
+            }
+            if self.eof {
+                if self.rbuf.is_empty() {
+                    return Poll::Ready(None);
+                }
+                self.rbuf.clear();
+                return Poll::Ready(Some(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed mid-frame",
+                )
+                .into())));
+            }
+            if self.rbuf.capacity() - self.rbuf.len() < 64 {
+                self.rbuf.reserve(READ_CHUNK);
+            }
+            match ready!(poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf)) {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) => return Poll::Ready(Some(Err(e.into()))),
+            }
+        }
+    }
+}
+
+impl<Io: AsyncRead + AsyncWrite + Unpin> Stream for RlpxStream<Io> {
+    type Item = Result<BytesMut, RlpxError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_frame(cx)
+    }
+}
+
+impl<Io: AsyncRead + AsyncWrite + Unpin> Sink<Bytes> for RlpxStream<Io> {
+    type Error = RlpxError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        if this.wbuf.len() >= WRITE_BACKPRESSURE {
+            ready!(this.poll_write_queued(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), Self::Error> {
+        self.get_mut().queue_frame(&[&item])
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_queued(cx))?;
+        Poll::Ready(Ok(ready!(Pin::new(&mut this.io).poll_flush(cx))?))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_queued(cx))?;
+        Poll::Ready(Ok(ready!(Pin::new(&mut this.io).poll_shutdown(cx))?))
+    }
+}
+
+async fn read_more<Io: AsyncRead + Unpin>(
+    io: &mut Io,
+    buf: &mut BytesMut,
+) -> Result<(), RlpxError> {
+    buf.reserve(READ_CHUNK);
+    if io.read_buf(buf).await? == 0 {
+        return Err(HandshakeError::UnexpectedEof.into());
+    }
+    Ok(())
+}
+
+async fn with_timeout<T>(
+    timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, RlpxError>>,
+) -> Result<T, RlpxError> {
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| RlpxError::Timeout)?
+}
+
+/// Runs the handshake as initiator towards `remote_id` and returns the framed stream.
+pub async fn connect<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut io: Io,
+    secret: &SecretKey,
+    remote_id: PeerId,
+    timeout: Duration,
+) -> Result<RlpxStream<Io>, RlpxError> {
+    with_timeout(timeout, async move {
+        let initiator = Initiator::new(secret, remote_id)?;
+        io.write_all(initiator.auth_message()).await?;
+        io.flush().await?;
+        let mut buf = BytesMut::new();
+        loop {
+            if let Some(secrets) = initiator.read_ack(&mut buf)? {
+                return Ok(RlpxStream::new(io, &secrets, buf));
+            }
+            read_more(&mut io, &mut buf).await?;
+        }
+    })
+    .await
+}
+
+/// Runs the handshake as recipient and returns the framed stream; the remote's
+/// identity is [`RlpxStream::remote_id`].
+pub async fn accept<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut io: Io,
+    secret: &SecretKey,
+    timeout: Duration,
+) -> Result<RlpxStream<Io>, RlpxError> {
+    with_timeout(timeout, async move {
+        let recipient = Recipient::new(secret);
+        let mut buf = BytesMut::new();
+        loop {
+            if let Some((ack, secrets)) = recipient.read_auth(&mut buf)? {
+                io.write_all(&ack).await?;
+                io.flush().await?;
+                return Ok(RlpxStream::new(io, &secrets, buf));
+            }
+            read_more(&mut io, &mut buf).await?;
+        }
+    })
+    .await
+}
