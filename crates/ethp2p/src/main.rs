@@ -1,1 +1,27 @@
-fn main() {}
+//! The `ethp2p` binary.
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Keygen) => {
+            let key = ethp2p_rlpx::generate_secret_key();
+            let id = ethp2p_rlpx::key::peer_id_from_secret_key(&key);
+            println!("secret: {}", hex::encode(key.secret_bytes()));
+            println!("id:     {}", hex::encode(id));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!(
+                "ethp2p {}: the node is not built yet; see `ethp2p --help`",
+                env!("CARGO_PKG_VERSION")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,490 @@
+//! [`P2PStream`]: an RLPx connection after the Hello exchange.
+//!
+//! Every message after Hello is `rlp(id) || snappy(payload)`. Ids 0x00-0x0f
+//! belong to the base protocol (Hello, Disconnect, Ping, Pong); each shared
+//! protocol owns the range negotiation assigned it. The stream answers Pings,
+//! pings the remote on an interval and fails with [`P2PError::PingTimeout`] if
+//! no Pong arrives in time, and hands everything else up as a
+//! [`ProtocolMessage`] with the protocol's index and relative id.
+
+use crate::{
+    capability::{Protocol, SharedCapabilities},
+    disconnect::DisconnectReason,
+    error::{P2PError, P2PHandshakeError},
+    hello::HelloMessage,
+    snappy::Snappy,
+    MAX_HELLO_SIZE, MAX_PAYLOAD_SIZE, P2P_VERSION,
+};
+use alloy_rlp::{Decodable, Encodable};
+use bytes::BytesMut;
+use ethp2p_rlpx::{PeerId, RlpxStream};
+use futures::{Future, Stream, StreamExt};
+use std::{
+    pin::Pin,
+    task::{ready, Context, Poll},
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    time::{Instant, Sleep},
+};
+
+const HELLO_ID: u64 = 0x00;
+const DISCONNECT_ID: u64 = 0x01;
+const PING_ID: u64 = 0x02;
+const PONG_ID: u64 = 0x03;
+/// RLP of the empty list: the Ping and Pong payload.
+const EMPTY_LIST: [u8; 1] = [0xc0];
+
+/// Settings of the base protocol.
+#[derive(Debug, Clone)]
+pub struct P2PConfig {
+    /// Interval between our Pings (geth: 15 s).
+    pub ping_interval: Duration,
+    /// How long we wait for a Pong before disconnecting with PingTimeout.
+    pub ping_timeout: Duration,
+    /// Limit on a message's decompressed size (EIP-706: 16 MiB).
+    pub max_payload: usize,
+    /// Time allowed for the Hello exchange.
+    pub hello_timeout: Duration,
+    /// `poll_ready` flushes before accepting more once this many bytes are queued.
+    pub write_backpressure: usize,
+}
+
+impl Default for P2PConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(15),
+            ping_timeout: Duration::from_secs(20),
+            max_payload: MAX_PAYLOAD_SIZE,
+            hello_timeout: Duration::from_secs(10),
+            write_backpressure: 256 * 1024,
+        }
+    }
+}
+
+/// A message of one of the shared protocols.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolMessage {
+    /// Index of the protocol in the session's [`SharedCapabilities`].
+    pub protocol: usize,
+    /// Message id relative to the protocol's offset.
+    pub id: u8,
+    /// Decompressed payload.
+    pub payload: BytesMut,
+}
+
+/// An authenticated devp2p session over RLPx.
+pub struct P2PStream<Io> {
+    inner: RlpxStream<Io>,
+    shared: SharedCapabilities,
+    remote_version: u64,
+    snappy: Snappy,
+    config: P2PConfig,
+    /// Fires when the next Ping is due, or when the awaited Pong is late.
+    keepalive: Pin<Box<Sleep>>,
+    awaiting_pong: bool,
+    /// A Ping arrived and its Pong has not been queued yet (at most one is owed).
+    pong_owed: bool,
+    disconnecting: bool,
+}
+
+impl<Io> std::fmt::Debug for P2PStream<Io> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("P2PStream")
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
+
+fn encode_id(id: u64) -> ([u8; 9], usize) {
+    let mut buf = [0u8; 9];
+    let mut out = &mut buf[..];
+    id.encode(&mut out);
+    (buf, id.length())
+}
+
+/// Splits a frame into its message id and payload.
+fn split_id(frame: &mut BytesMut) -> Result<u64, P2PError> {
+    if frame.is_empty() {
+        return Err(P2PError::EmptyMessage);
+    }
+    let mut buf = &frame[..];
+    let id = u64::decode(&mut buf).map_err(P2PError::InvalidMessageId)?;
+    let used = frame.len() - buf.len();
+    let _ = frame.split_to(used);
+    Ok(id)
+}
+
+/// Decodes a Disconnect payload that may or may not be snappy-compressed
+/// (clients differ; ethereumjs sends it raw).
+fn decode_disconnect(
+    snappy: Option<&mut Snappy>,
+    payload: &[u8],
+) -> Result<DisconnectReason, alloy_rlp::Error> {
+    if let Some(s) = snappy {
+        if let Ok(plain) = s.decompress(payload, 64) {
+            if let Ok(r) = DisconnectReason::decode_payload(&plain) {
+                return Ok(r);
+            }
+        }
+    }
+    DisconnectReason::decode_payload(payload)
+}
+
+/// Queues an uncompressed base-protocol message (Hello phase only).
+fn queue_plain<Io: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut RlpxStream<Io>,
+    id: u64,
+    payload: &[u8],
+) -> Result<(), P2PHandshakeError> {
+    let (idb, n) = encode_id(id);
+    Ok(stream.queue_frame(&[&idb[..n], payload])?)
+}
+
+async fn flush<Io: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut RlpxStream<Io>,
+) -> Result<(), ethp2p_rlpx::RlpxError> {
+    futures::future::poll_fn(|cx| stream.poll_write_queued(cx)).await?;
+    Ok(())
+}
+
+/// Best effort: tell the remote why, uncompressed, then give up on the socket.
+async fn refuse<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: RlpxStream<Io>,
+    reason: DisconnectReason,
+) {
+    if queue_plain(&mut stream, DISCONNECT_ID, &reason.encode_payload()).is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(1), flush(&mut stream)).await;
+    }
+}
+
+/// Exchanges Hello messages over a fresh RLPx connection: sends ours
+/// (uncompressed), reads theirs (first frame capped at 2 KiB), checks the
+/// version (≥ 5), that its node id is the RLPx identity, and negotiates the
+/// shared capabilities. On a failure we caused, the remote is told why with a
+/// Disconnect before the error returns.
+pub async fn handshake<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: RlpxStream<Io>,
+    hello: &HelloMessage,
+    protocols: &[Protocol],
+    config: P2PConfig,
+) -> Result<(P2PStream<Io>, HelloMessage), P2PHandshakeError> {
+    let exchange = async {
+        let mut body = Vec::with_capacity(hello.length());
+        hello.encode(&mut body);
+        queue_plain(&mut stream, HELLO_ID, &body)?;
+        flush(&mut stream).await?;
+        let max = stream.codec_mut().max_frame_size();
+        stream.codec_mut().set_max_frame_size(MAX_HELLO_SIZE);
+        let frame = stream.next().await;
+        stream.codec_mut().set_max_frame_size(max);
+        match frame {
+            None => Err(P2PHandshakeError::ConnectionClosed),
+            Some(Err(e)) => Err(e.into()),
+            Some(Ok(f)) => Ok(f),
+        }
+    };
+    let mut frame = match tokio::time::timeout(config.hello_timeout, exchange).await {
+        Ok(Ok(frame)) => frame,
+        Ok(Err(e)) => {
+            if let Some(reason) = e.reason_sent() {
+                refuse(stream, reason).await;
+            }
+            return Err(e);
+        }
+        Err(_) => return Err(P2PHandshakeError::Timeout),
+    };
+    let result = match split_id(&mut frame) {
+        Ok(HELLO_ID) => {
+            HelloMessage::decode(&mut &frame[..]).map_err(P2PHandshakeError::InvalidHello)
+        }
+        Ok(DISCONNECT_ID) => {
+            let mut s = Snappy::default();
+            let reason = decode_disconnect(Some(&mut s), &frame)
+                .unwrap_or(DisconnectReason::DisconnectRequested);
+            return Err(P2PHandshakeError::Disconnected(reason));
+        }
+        Ok(id) => Err(P2PHandshakeError::NonHelloMessage(id)),
+        Err(_) => Err(P2PHandshakeError::InvalidHello(alloy_rlp::Error::Custom(
+            "bad message id",
+        ))),
+    };
+    let checked = result.and_then(|theirs| {
+        if theirs.protocol_version < P2P_VERSION {
+            return Err(P2PHandshakeError::IncompatibleVersion(
+                theirs.protocol_version,
+            ));
+        }
+        if theirs.id != stream.remote_id() {
+            return Err(P2PHandshakeError::UnexpectedIdentity {
+                expected: stream.remote_id(),
+                got: theirs.id,
+            });
+        }
+        let shared = SharedCapabilities::negotiate(protocols, &theirs.capabilities)
+            .ok_or(P2PHandshakeError::NoSharedCapabilities)?;
+        Ok((theirs, shared))
+    });
+    match checked {
+        Ok((theirs, shared)) => {
+            let p2p = P2PStream::new(stream, shared, theirs.protocol_version, config);
+            Ok((p2p, theirs))
+        }
+        Err(e) => {
+            if let Some(reason) = e.reason_sent() {
+                refuse(stream, reason).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
+    fn new(
+        inner: RlpxStream<Io>,
+        shared: SharedCapabilities,
+        remote_version: u64,
+        config: P2PConfig,
+    ) -> Self {
+        let keepalive = Box::pin(tokio::time::sleep(config.ping_interval));
+        Self {
+            inner,
+            shared,
+            remote_version,
+            snappy: Snappy::default(),
+            config,
+            keepalive,
+            awaiting_pong: false,
+            pong_owed: false,
+            disconnecting: false,
+        }
+    }
+
+    /// The capabilities both sides share, with their id ranges.
+    pub fn shared_capabilities(&self) -> &SharedCapabilities {
+        &self.shared
+    }
+
+    /// The remote's identity.
+    pub fn remote_id(&self) -> PeerId {
+        self.inner.remote_id()
+    }
+
+    /// The remote's base protocol version.
+    pub fn remote_version(&self) -> u64 {
+        self.remote_version
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &Io {
+        self.inner.get_ref()
+    }
+
+    /// Bytes queued but not yet written.
+    pub fn pending_write_bytes(&self) -> usize {
+        self.inner.pending_write_bytes()
+    }
+
+    /// Memory held by buffers (read, write, compression scratch).
+    pub fn buffer_capacity(&self) -> usize {
+        self.inner.buffer_capacity() + self.snappy.scratch.capacity()
+    }
+
+    /// Releases buffer memory an idle session does not need.
+    pub fn shrink_buffers(&mut self) {
+        self.inner.shrink_buffers();
+        self.snappy.shrink();
+    }
+
+    /// Whether a Disconnect has been queued.
+    pub fn is_disconnecting(&self) -> bool {
+        self.disconnecting
+    }
+
+    fn queue(&mut self, abs_id: u64, payload: &[u8]) -> Result<(), P2PError> {
+        if payload.len() > self.config.max_payload {
+            return Err(P2PError::MessageTooBig {
+                size: payload.len(),
+                max: self.config.max_payload,
+            });
+        }
+        let (idb, n) = encode_id(abs_id);
+        let compressed = self.snappy.compress(payload)?;
+        Ok(self.inner.queue_frame(&[&idb[..n], compressed])?)
+    }
+
+    /// Queues a message of shared protocol `protocol` with relative id `id`.
+    /// Call [`poll_ready`](Self::poll_ready) first to respect back-pressure,
+    /// and flush afterwards.
+    pub fn send(&mut self, protocol: usize, id: u8, payload: &[u8]) -> Result<(), P2PError> {
+        let cap = self
+            .shared
+            .get(protocol)
+            .ok_or(P2PError::NotShared(protocol))?;
+        if id >= cap.messages {
+            return Err(P2PError::IdOutOfRange {
+                id,
+                messages: cap.messages,
+            });
+        }
+        let abs = cap.offset as u64 + id as u64;
+        self.queue(abs, payload)
+    }
+
+    /// Queues Disconnect(reason); further reads should stop and the stream be closed.
+    pub fn start_disconnect(&mut self, reason: DisconnectReason) -> Result<(), P2PError> {
+        self.disconnecting = true;
+        self.queue(DISCONNECT_ID, &reason.encode_payload())
+    }
+
+    /// Sends Disconnect(reason), flushes and closes the transport.
+    pub async fn disconnect(&mut self, reason: DisconnectReason) -> Result<(), P2PError> {
+        self.start_disconnect(reason)?;
+        futures::future::poll_fn(|cx| self.poll_close(cx)).await
+    }
+
+    /// Ready to accept another message: flushes first when too much is queued.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), P2PError>> {
+        if self.inner.pending_write_bytes() >= self.config.write_backpressure {
+            ready!(self.inner.poll_write_queued(cx)).map_err(ethp2p_rlpx::RlpxError::from)?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes everything queued (including an owed Pong) and flushes the transport.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), P2PError>> {
+        self.queue_owed_pong()?;
+        ready!(self.inner.poll_write_queued(cx)).map_err(ethp2p_rlpx::RlpxError::from)?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Flushes and shuts the transport down.
+    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), P2PError>> {
+        ready!(futures::Sink::<bytes::Bytes>::poll_close(
+            Pin::new(&mut self.inner),
+            cx
+        ))?;
+        Poll::Ready(Ok(()))
+    }
+
+    fn queue_owed_pong(&mut self) -> Result<(), P2PError> {
+        // At most one Pong waits in the write buffer: a Ping flood cannot grow it.
+        if self.pong_owed && self.inner.pending_write_bytes() == 0 && !self.disconnecting {
+            self.pong_owed = false;
+            self.queue(PONG_ID, &EMPTY_LIST)?;
+        }
+        Ok(())
+    }
+
+    fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Result<(), P2PError> {
+        while self.keepalive.as_mut().poll(cx).is_ready() {
+            if self.awaiting_pong {
+                return Err(P2PError::PingTimeout);
+            }
+            self.queue(PING_ID, &EMPTY_LIST)?;
+            self.awaiting_pong = true;
+            let deadline = Instant::now() + self.config.ping_timeout;
+            self.keepalive.as_mut().reset(deadline);
+        }
+        Ok(())
+    }
+
+    fn check_ping_payload(&mut self, payload: &[u8]) -> Result<(), P2PError> {
+        let plain = self
+            .snappy
+            .decompress(payload, 16)
+            .map_err(|_| P2PError::InvalidPingPong)?;
+        // An empty list is what the spec says; tolerate an empty payload too.
+        if plain.is_empty() || plain[..] == EMPTY_LIST {
+            Ok(())
+        } else {
+            Err(P2PError::InvalidPingPong)
+        }
+    }
+
+    /// Reads the next protocol message, handling base-protocol messages inline.
+    pub fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<ProtocolMessage, P2PError>>> {
+        if let Err(e) = self.poll_keepalive(cx) {
+            return Poll::Ready(Some(Err(e)));
+        }
+        loop {
+            let mut frame = match ready!(self.inner.poll_next_frame(cx)) {
+                None => return Poll::Ready(None),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                Some(Ok(f)) => f,
+            };
+            let result = (|| -> Result<Option<ProtocolMessage>, P2PError> {
+                let id = split_id(&mut frame)?;
+                match id {
+                    HELLO_ID => Err(P2PError::HelloAfterHandshake),
+                    DISCONNECT_ID => {
+                        let reason = decode_disconnect(Some(&mut self.snappy), &frame)
+                            .map_err(P2PError::InvalidDisconnect)?;
+                        Err(P2PError::Disconnected(reason))
+                    }
+                    PING_ID => {
+                        self.check_ping_payload(&frame)?;
+                        self.pong_owed = true;
+                        self.queue_owed_pong()?;
+                        Ok(None)
+                    }
+                    PONG_ID => {
+                        self.check_ping_payload(&frame)?;
+                        if self.awaiting_pong {
+                            self.awaiting_pong = false;
+                            let next = Instant::now() + self.config.ping_interval;
+                            self.keepalive.as_mut().reset(next);
+                        }
+                        Ok(None)
+                    }
+                    0x04..=0x0f => Err(P2PError::UnknownReservedId(id)),
+                    _ => {
+                        let (protocol, rel) = self
+                            .shared
+                            .route(id)
+                            .ok_or(P2PError::UnknownMessageId(id))?;
+                        let payload = self.snappy.decompress(&frame, self.config.max_payload)?;
+                        Ok(Some(ProtocolMessage {
+                            protocol,
+                            id: rel,
+                            payload,
+                        }))
+                    }
+                }
+            })();
+            match result {
+                Ok(Some(msg)) => return Poll::Ready(Some(Ok(msg))),
+                Ok(None) => continue,
+                Err(e) => return Poll::Ready(Some(Err(e))),
+            }
+        }
+    }
+}
+
+impl<Io: AsyncRead + AsyncWrite + Unpin> Stream for P2PStream<Io> {
+    type Item = Result<ProtocolMessage, P2PError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_message(cx)
+    }
+}
+
+/// Decodes one raw frame body the way [`P2PStream`] does, for fuzzing and tests:
+/// returns the absolute id and the decompressed payload (Hello uncompressed).
+pub fn decode_frame_body(body: &[u8], max_payload: usize) -> Result<(u64, BytesMut), P2PError> {
+    let mut frame = BytesMut::from(body);
+    let id = split_id(&mut frame)?;
+    if id == HELLO_ID {
+        return Ok((id, frame));
+    }
+    let mut s = Snappy::default();
+    if id == DISCONNECT_ID {
+        let r = decode_disconnect(Some(&mut s), &frame).map_err(P2PError::InvalidDisconnect)?;
+        return Ok((id, BytesMut::from(&[r.code()][..])));
+    }
+    Ok((id, s.decompress(&frame, max_payload)?))
+}

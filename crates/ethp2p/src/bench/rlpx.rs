@@ -1,0 +1,449 @@
+//! RLPx handshakes and frames, and the limits the primitives put on them.
+
+use super::{
+    primitives::{self, Costs},
+    stats::{megabytes_per_second, repeat, seconds_per_op, Config, Summary},
+};
+use bytes::{Bytes, BytesMut};
+use ethp2p_rlpx::{
+    accept, connect, generate_secret_key, key::peer_id_from_secret_key, FrameCodec, Initiator,
+    Recipient, RlpxError, RlpxStream, SecretKey,
+};
+use futures::{SinkExt, StreamExt};
+use std::{
+    hint::black_box,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    runtime::Runtime,
+};
+
+/// Handshake timeout for the loopback runs; never reached unless something is broken.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The primitive operations one side of a handshake performs, read off
+/// `ethp2p_rlpx::handshake` and `ecies`.
+#[derive(Debug, Clone, Copy)]
+pub struct HandshakeOps {
+    pub ecdh: u32,
+    pub sign: u32,
+    pub recover: u32,
+    pub keygen: u32,
+    pub hmac: u32,
+}
+
+/// Recipient (`Recipient::read_auth`):
+/// ECIES decrypt of auth (1 ECDH, 1 HMAC); static-static ECDH and recovery of
+/// the initiator's ephemeral key from the signature (1 ECDH, 1 recover); the
+/// public key of our ephemeral key for the ack body (1 keygen); ECIES encrypt
+/// of ack (1 ECDH and 1 keygen for its ephemeral key, 1 HMAC); the
+/// ephemeral-ephemeral ECDH for the secrets (1 ECDH).
+pub const RECIPIENT_OPS: HandshakeOps = HandshakeOps {
+    ecdh: 4,
+    sign: 0,
+    recover: 1,
+    keygen: 2,
+    hmac: 2,
+};
+
+/// Initiator (`Initiator::new` + `read_ack`):
+/// static-static ECDH and the signature with the ephemeral key (1 ECDH,
+/// 1 sign); our static public key for the auth body (1 keygen); ECIES encrypt
+/// of auth (1 ECDH, 1 keygen, 1 HMAC); ECIES decrypt of ack (1 ECDH, 1 HMAC);
+/// the ephemeral-ephemeral ECDH for the secrets (1 ECDH).
+pub const INITIATOR_OPS: HandshakeOps = HandshakeOps {
+    ecdh: 4,
+    sign: 1,
+    recover: 0,
+    keygen: 2,
+    hmac: 2,
+};
+
+impl HandshakeOps {
+    /// Seconds of primitive work on one core.
+    pub fn cost(&self, c: &Costs) -> f64 {
+        f64::from(self.ecdh) * c.get(primitives::ECDH)
+            + f64::from(self.sign) * c.get(primitives::SIGN)
+            + f64::from(self.recover) * c.get(primitives::RECOVER)
+            + f64::from(self.keygen) * c.get(primitives::KEYGEN)
+            + f64::from(self.hmac) * c.get(primitives::HMAC_400)
+    }
+
+    /// A short description for the JSON params.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ecdh + {} sign + {} recover + {} keygen + {} hmac",
+            self.ecdh, self.sign, self.recover, self.keygen, self.hmac
+        )
+    }
+}
+
+/// Seconds of primitive work per frame carrying `len` payload bytes, one side
+/// (encoder or decoder), in the codec's order of work:
+/// AES-CTR over the 16-byte header and over the padded body; Keccak absorb of
+/// the padded body ciphertext plus the two 16-byte MAC seeds; four digest
+/// peeks (two per MAC) and two AES block encryptions (one per MAC).
+pub fn frame_side_cost(c: &Costs, len: usize) -> f64 {
+    let body = len.div_ceil(16) * 16;
+    (body + 32) as f64 / c.keccak_rate(body)
+        + body as f64 / c.aes_ctr_rate(body)
+        + c.get(primitives::AES_CTR_16)
+        + 4.0 * c.get(primitives::KECCAK_DIGEST)
+        + 2.0 * c.get(primitives::AES_BLOCK)
+}
+
+/// The frame throughput (MB/s of payload) the primitives allow when one core
+/// both encodes and decodes every frame.
+pub fn frame_limit(c: &Costs, len: usize) -> f64 {
+    len as f64 / (2.0 * frame_side_cost(c, len)) / 1e6
+}
+
+fn pool_size(cfg: &Config) -> usize {
+    if cfg.quick {
+        8
+    } else {
+        32
+    }
+}
+
+fn current_thread_runtime() -> Result<Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))
+}
+
+/// One completed handshake in memory: the secrets of both sides, checked to agree.
+fn handshake_in_memory(
+    initiator_key: &SecretKey,
+    recipient_key: &SecretKey,
+) -> Result<(ethp2p_rlpx::Secrets, ethp2p_rlpx::Secrets), RlpxError> {
+    let initiator = Initiator::new(initiator_key, peer_id_from_secret_key(recipient_key))?;
+    let mut auth = BytesMut::from(initiator.auth_message());
+    let (ack, recipient_secrets) = Recipient::new(recipient_key)
+        .read_auth(&mut auth)?
+        .ok_or(ethp2p_rlpx::HandshakeError::UnexpectedEof)?;
+    let mut ack = BytesMut::from(&ack[..]);
+    let initiator_secrets = initiator
+        .read_ack(&mut ack)?
+        .ok_or(ethp2p_rlpx::HandshakeError::UnexpectedEof)?;
+    if initiator_secrets.aes != recipient_secrets.aes || initiator_secrets.mac != recipient_secrets.mac
+    {
+        panic!("the two sides of an in-memory handshake derived different secrets");
+    }
+    Ok((initiator_secrets, recipient_secrets))
+}
+
+/// (a) The recipient's CPU cost alone: `Recipient::new` + `read_auth` on
+/// auth messages built beforehand. Returns handshakes per second.
+pub fn recipient(cfg: &Config) -> Result<Summary, String> {
+    let key = generate_secret_key();
+    let id = peer_id_from_secret_key(&key);
+    let auths = (0..pool_size(cfg))
+        .map(|_| Initiator::new(&generate_secret_key(), id).map(|i| i.auth_message().to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut i = 0;
+    let s = seconds_per_op(cfg, || {
+        // The copy into a fresh buffer (~500 bytes) stands in for the socket read.
+        let mut buf = BytesMut::from(&auths[i % auths.len()][..]);
+        let answer = Recipient::new(&key)
+            .read_auth(&mut buf)
+            .expect("a valid auth")
+            .expect("a complete auth");
+        black_box(answer);
+        i += 1;
+    });
+    Ok(s.map(|x| 1.0 / x))
+}
+
+/// (b) The initiator's CPU cost alone: `Initiator::new` + `read_ack`. The
+/// recipient's answers are computed between the two timed halves of each
+/// batch, so every ack belongs to its own auth and only the initiator's work
+/// is on the clock. Returns handshakes per second.
+pub fn initiator(cfg: &Config) -> Result<Summary, String> {
+    let key = generate_secret_key();
+    let remote_key = generate_secret_key();
+    let remote_id = peer_id_from_secret_key(&remote_key);
+    let batch = pool_size(cfg);
+    let run_time = cfg.run_time();
+
+    // One batch; returns the time spent in the initiator's code.
+    let mut one_batch = || -> Result<Duration, RlpxError> {
+        let start = Instant::now();
+        let initiators = (0..batch)
+            .map(|_| Initiator::new(&key, remote_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut timed = start.elapsed();
+
+        let mut acks = Vec::with_capacity(batch);
+        for initiator in &initiators {
+            let mut auth = BytesMut::from(initiator.auth_message());
+            let (ack, _) = Recipient::new(&remote_key)
+                .read_auth(&mut auth)?
+                .ok_or(ethp2p_rlpx::HandshakeError::UnexpectedEof)?;
+            acks.push(BytesMut::from(&ack[..]));
+        }
+
+        let start = Instant::now();
+        for (initiator, ack) in initiators.iter().zip(acks.iter_mut()) {
+            let secrets = initiator
+                .read_ack(ack)?
+                .ok_or(ethp2p_rlpx::HandshakeError::UnexpectedEof)?;
+            black_box(secrets);
+        }
+        timed += start.elapsed();
+        Ok(timed)
+    };
+
+    one_batch().map_err(|e| e.to_string())?; // warm-up
+    let mut failure = None;
+    let s = repeat(cfg, || {
+        let (mut timed, mut count) = (Duration::ZERO, 0u32);
+        while timed < run_time && failure.is_none() {
+            match one_batch() {
+                Ok(t) => {
+                    timed += t;
+                    count += batch as u32;
+                }
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
+        f64::from(count.max(1)) / timed.as_secs_f64().max(1e-9)
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(s),
+    }
+}
+
+/// Counters of one loopback handshake run.
+#[derive(Debug, Default)]
+pub struct TcpHandshakeRun {
+    pub per_second: f64,
+    pub server_errors: u64,
+}
+
+/// (c) and (d): complete handshakes over TCP loopback with both ends on one
+/// current-thread runtime. `dialers` tasks each open a fresh connection and
+/// run the handshake, one after another, until the run time is up; the
+/// listener answers each connection in its own task. Every started handshake
+/// is finished and counted, and the clock stops when the last one ends.
+async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<TcpHandshakeRun, String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("bind 127.0.0.1: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server_key = generate_secret_key();
+    let server_id = peer_id_from_secret_key(&server_key);
+    let client_key = generate_secret_key();
+    let server_errors = Arc::new(AtomicU64::new(0));
+
+    let errors = server_errors.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let (socket, _) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(_) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    continue;
+                }
+            };
+            let errors = errors.clone();
+            tokio::spawn(async move {
+                let _ = socket.set_nodelay(true);
+                if accept(socket, &server_key, HANDSHAKE_TIMEOUT).await.is_err() {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+
+    let start = Instant::now();
+    let deadline = start + run;
+    let tasks: Vec<_> = (0..dialers)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut done = 0u64;
+                while Instant::now() < deadline {
+                    let socket = TcpStream::connect(addr)
+                        .await
+                        .map_err(|e| format!("connect {addr}: {e}"))?;
+                    socket.set_nodelay(true).map_err(|e| e.to_string())?;
+                    let stream = connect(socket, &client_key, server_id, HANDSHAKE_TIMEOUT)
+                        .await
+                        .map_err(|e| format!("handshake with {addr}: {e}"))?;
+                    drop(stream);
+                    done += 1;
+                }
+                Ok::<u64, String>(done)
+            })
+        })
+        .collect();
+    let mut total = 0u64;
+    let mut failure = None;
+    for task in tasks {
+        match task.await {
+            Ok(Ok(done)) => total += done,
+            Ok(Err(e)) => failure = Some(e),
+            Err(e) => failure = Some(format!("dialer task failed: {e}")),
+        }
+    }
+    let elapsed = start.elapsed();
+    server.abort();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(TcpHandshakeRun {
+        per_second: total as f64 / elapsed.as_secs_f64(),
+        server_errors: server_errors.load(Ordering::Relaxed),
+    })
+}
+
+/// Handshakes per second over TCP loopback with `dialers` concurrent dialers,
+/// and the number of failed server-side handshakes over all runs.
+pub fn tcp(cfg: &Config, dialers: usize) -> Result<(Summary, u64), String> {
+    let rt = current_thread_runtime()?;
+    // Warm-up: connections, allocator, code paths.
+    rt.block_on(tcp_handshakes(cfg.run_time() / 5, dialers))?;
+    let mut errors = 0;
+    let mut failure = None;
+    let s = repeat(cfg, || {
+        match rt.block_on(tcp_handshakes(cfg.run_time(), dialers)) {
+            Ok(run) => {
+                errors += run.server_errors;
+                run.per_second
+            }
+            Err(e) => {
+                failure = Some(e);
+                0.0
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((s, errors)),
+    }
+}
+
+/// Frame encode + decode in memory through two `FrameCodec`s keyed by a real
+/// handshake: MB/s of payload, one core doing both ends.
+pub fn frames_in_memory(cfg: &Config, len: usize) -> Result<Summary, String> {
+    let (sender, receiver) = handshake_in_memory(&generate_secret_key(), &generate_secret_key())
+        .map_err(|e| e.to_string())?;
+    let mut tx = FrameCodec::new(&sender);
+    let mut rx = FrameCodec::new(&receiver);
+    let payload: Vec<u8> = (0..len).map(|i| (i * 31) as u8).collect();
+    let mut wire = BytesMut::with_capacity(FrameCodec::encoded_len(len));
+
+    // Check the round trip once before timing it.
+    tx.encode_parts(&[&payload], &mut wire)
+        .map_err(|e| e.to_string())?;
+    let frame = rx.decode_frame(&mut wire).map_err(|e| e.to_string())?;
+    if frame.as_deref() != Some(&payload[..]) {
+        return Err("in-memory frame round trip returned different bytes".into());
+    }
+    drop(frame);
+
+    Ok(megabytes_per_second(cfg, len, || {
+        tx.encode_parts(&[&payload], &mut wire)
+            .expect("frame within limits");
+        let frame = rx
+            .decode_frame(&mut wire)
+            .expect("a valid frame")
+            .expect("a complete frame");
+        black_box(frame);
+    }))
+}
+
+/// Two ends of an RLPx connection over TCP loopback.
+async fn tcp_pair() -> Result<(RlpxStream<TcpStream>, RlpxStream<TcpStream>), String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("bind 127.0.0.1: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server_key = generate_secret_key();
+    let server_id = peer_id_from_secret_key(&server_key);
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await?;
+        socket.set_nodelay(true)?;
+        accept(socket, &server_key, HANDSHAKE_TIMEOUT).await
+    });
+    let socket = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    socket.set_nodelay(true).map_err(|e| e.to_string())?;
+    let client = connect(socket, &generate_secret_key(), server_id, HANDSHAKE_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let server = server
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok((client, server))
+}
+
+/// One run of one-direction frame throughput over TCP loopback: a sender
+/// task queues frames through the `Sink` for `run`, then an empty frame as an
+/// end marker; the receiver counts payload bytes until the marker. MB/s of
+/// payload, from the first frame queued to the marker received.
+async fn tcp_frames(run: Duration, len: usize) -> Result<f64, String> {
+    let (mut sender, mut receiver) = tcp_pair().await?;
+    let payload = Bytes::from((0..len).map(|i| (i * 31) as u8).collect::<Vec<u8>>());
+    // Check the clock every ~256 KiB.
+    let per_check = (256 * 1024 / len).max(1);
+    let start = Instant::now();
+    let deadline = start + run;
+    let sending = tokio::spawn(async move {
+        loop {
+            for _ in 0..per_check {
+                sender.feed(payload.clone()).await?;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        sender.send(Bytes::new()).await?;
+        Ok::<_, RlpxError>(sender)
+    });
+    let mut received = 0u64;
+    loop {
+        match receiver.next().await {
+            Some(Ok(frame)) if frame.is_empty() => break,
+            Some(Ok(frame)) => received += frame.len() as u64,
+            Some(Err(e)) => return Err(format!("receiver: {e}")),
+            None => return Err("receiver: connection closed before the end marker".into()),
+        }
+    }
+    let elapsed = start.elapsed();
+    let sender = sending
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("sender: {e}"))?;
+    drop(sender);
+    Ok(received as f64 / elapsed.as_secs_f64() / 1e6)
+}
+
+/// Frame throughput over TCP loopback, MB/s of payload.
+pub fn frames_over_tcp(cfg: &Config, len: usize) -> Result<Summary, String> {
+    let rt = current_thread_runtime()?;
+    rt.block_on(tcp_frames(cfg.run_time() / 5, len))?;
+    let mut failure = None;
+    let s = repeat(cfg, || match rt.block_on(tcp_frames(cfg.run_time(), len)) {
+        Ok(rate) => rate,
+        Err(e) => {
+            failure = Some(e);
+            0.0
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(s),
+    }
+}
