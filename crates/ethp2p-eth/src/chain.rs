@@ -362,6 +362,22 @@ impl ChainSpec {
         }
     }
 
+    /// The Status this chain offers at `head` (version set per session).
+    pub fn status(&self, head: &Head) -> crate::status::Status {
+        let fork_id = self.fork_filter(*head).current();
+        crate::status::Status {
+            version: crate::version::EthVersion::Eth69.as_u8(),
+            network_id: self.network_id,
+            genesis: self.genesis_hash,
+            fork_id,
+            total_difficulty: head.total_difficulty,
+            best_hash: head.hash,
+            earliest_block: 0,
+            latest_block: head.number,
+            latest_block_hash: head.hash,
+        }
+    }
+
     /// A fork filter for this chain with the local head at `head`.
     pub fn fork_filter(&self, head: Head) -> ForkFilter {
         ForkFilter::new(

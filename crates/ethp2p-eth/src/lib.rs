@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod forkid;
+pub mod handshake;
 pub mod message;
 pub mod status;
 pub mod version;

@@ -1,1 +1,27 @@
-//! placeholder
+//! The session manager: owns every peer connection from the first TCP byte to
+//! the last Disconnect.
+//!
+//! - [`SessionManager`]: accepts and dials, runs each pending session
+//!   (ECIES → Hello → Status) in its own task under one timeout, turns
+//!   authenticated connections into active sessions, and reports everything
+//!   through one stream of [`SessionEvent`]s.
+//! - Active sessions (one task per peer) number their own requests, track
+//!   them with adaptive deadlines, forward the remote's messages with
+//!   back-pressure, and always report how they ended.
+//! - [`SessionCounter`] keeps pending and active counts per direction against
+//!   [`SessionLimits`]; each increment has exactly one decrement.
+
+mod active;
+pub mod config;
+pub mod counter;
+pub mod error;
+pub mod handle;
+mod manager;
+mod metrics;
+mod pending;
+
+pub use config::{SessionLimits, SessionsConfig};
+pub use counter::{SessionCounter, SessionCounts};
+pub use error::{ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError};
+pub use handle::{ActiveSessionHandle, Direction, EthResponder, PeerInfo, PeerMessage, SessionId};
+pub use manager::{SessionEvent, SessionManager, SessionManagerParams};

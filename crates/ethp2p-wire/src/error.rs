@@ -80,6 +80,15 @@ impl P2PError {
     }
 }
 
+/// The two identities of a spoofed Hello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityMismatch {
+    /// The identity from the RLPx handshake.
+    pub expected: B512,
+    /// The id in the Hello.
+    pub got: B512,
+}
+
 /// Why the Hello exchange failed.
 #[derive(Debug, thiserror::Error)]
 pub enum P2PHandshakeError {
@@ -105,13 +114,8 @@ pub enum P2PHandshakeError {
     #[error("incompatible p2p protocol version {0} (need at least 5)")]
     IncompatibleVersion(u64),
     /// The Hello's node id is not the key the remote proved in the RLPx handshake.
-    #[error("Hello node id {got} does not match the RLPx identity {expected}")]
-    UnexpectedIdentity {
-        /// The identity from the RLPx handshake.
-        expected: B512,
-        /// The id in the Hello.
-        got: B512,
-    },
+    #[error("Hello node id {} does not match the RLPx identity {}", .0.got, .0.expected)]
+    UnexpectedIdentity(Box<IdentityMismatch>),
     /// No capability in common.
     #[error("no shared capability")]
     NoSharedCapabilities,
@@ -125,7 +129,7 @@ impl P2PHandshakeError {
                 Some(DisconnectReason::ProtocolBreach)
             }
             Self::IncompatibleVersion(_) => Some(DisconnectReason::IncompatibleP2PProtocolVersion),
-            Self::UnexpectedIdentity { .. } => Some(DisconnectReason::UnexpectedHandshakeIdentity),
+            Self::UnexpectedIdentity(_) => Some(DisconnectReason::UnexpectedHandshakeIdentity),
             Self::NoSharedCapabilities => Some(DisconnectReason::UselessPeer),
             Self::Rlpx(e) if e.is_protocol_error() => Some(DisconnectReason::ProtocolBreach),
             _ => None,

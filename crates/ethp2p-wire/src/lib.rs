@@ -17,7 +17,7 @@ mod snappy;
 
 pub use capability::{Capability, Protocol, SharedCapabilities, SharedCapability};
 pub use disconnect::DisconnectReason;
-pub use error::{P2PError, P2PHandshakeError};
+pub use error::{IdentityMismatch, P2PError, P2PHandshakeError};
 pub use hello::HelloMessage;
 pub use p2p::{handshake, P2PConfig, P2PStream, ProtocolMessage};
 

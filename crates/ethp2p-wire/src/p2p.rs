@@ -10,7 +10,7 @@
 use crate::{
     capability::{Protocol, SharedCapabilities},
     disconnect::DisconnectReason,
-    error::{P2PError, P2PHandshakeError},
+    error::{IdentityMismatch, P2PError, P2PHandshakeError},
     hello::HelloMessage,
     snappy::Snappy,
     MAX_HELLO_SIZE, MAX_PAYLOAD_SIZE, P2P_VERSION,
@@ -217,10 +217,12 @@ pub async fn handshake<Io: AsyncRead + AsyncWrite + Unpin>(
             ));
         }
         if theirs.id != stream.remote_id() {
-            return Err(P2PHandshakeError::UnexpectedIdentity {
-                expected: stream.remote_id(),
-                got: theirs.id,
-            });
+            return Err(P2PHandshakeError::UnexpectedIdentity(Box::new(
+                IdentityMismatch {
+                    expected: stream.remote_id(),
+                    got: theirs.id,
+                },
+            )));
         }
         let shared = SharedCapabilities::negotiate(protocols, &theirs.capabilities)
             .ok_or(P2PHandshakeError::NoSharedCapabilities)?;

@@ -16,4 +16,6 @@ pub struct Cli {
 pub enum Command {
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
+    /// Benchmark the RLPx transport against the limits of its primitives; prints JSON lines.
+    Bench(crate::bench::BenchArgs),
 }

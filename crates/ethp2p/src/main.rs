@@ -1,5 +1,6 @@
 //! The `ethp2p` binary.
 
+mod bench;
 mod cli;
 
 use clap::Parser;
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Keygen) => {
             let key = ethp2p_rlpx::generate_secret_key();
             let id = ethp2p_rlpx::key::peer_id_from_secret_key(&key);

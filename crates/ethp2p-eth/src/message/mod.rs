@@ -18,6 +18,7 @@
 pub mod announce;
 pub mod ids;
 pub mod limits;
+pub mod pairing;
 pub mod raw;
 pub mod request;
 

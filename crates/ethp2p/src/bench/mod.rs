@@ -10,8 +10,10 @@ mod stats;
 
 use clap::Args;
 use ethp2p_rlpx::FrameCodec;
-use stats::{Config, Record};
-use std::process::ExitCode;
+use rlpx::{Limit, INITIATOR_OPS, RECIPIENT_OPS};
+use serde_json::Value;
+use stats::{median, Config, Record, Runner, Summary};
+use std::{process::ExitCode, time::Instant};
 
 /// Arguments of `ethp2p bench`.
 #[derive(Debug, Args)]
@@ -25,11 +27,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "NAME", num_args = 1..)]
     pub only: Vec<String>,
 
-    /// Runs per measurement; the median is reported [default: 5, quick: 3].
+    /// Runs per measurement; the median is reported. The runs of all
+    /// measurements are interleaved round by round [default: 15, quick: 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub runs: Option<u32>,
 
-    /// Seconds per run [default: 1, quick: 0.05].
+    /// Seconds per run [default: 0.3, quick: 0.05].
     #[arg(long, value_name = "S")]
     pub seconds: Option<f64>,
 }
@@ -42,7 +45,12 @@ const HS_RECIPIENT: &str = "handshake.recipient";
 const HS_INITIATOR: &str = "handshake.initiator";
 const HS_TCP_SEQUENTIAL: &str = "handshake.tcp.sequential";
 const HS_TCP_CONCURRENT: &str = "handshake.tcp.concurrent64";
-const HANDSHAKES: [&str; 4] = [HS_RECIPIENT, HS_INITIATOR, HS_TCP_SEQUENTIAL, HS_TCP_CONCURRENT];
+const HANDSHAKES: [&str; 4] = [
+    HS_RECIPIENT,
+    HS_INITIATOR,
+    HS_TCP_SEQUENTIAL,
+    HS_TCP_CONCURRENT,
+];
 
 /// Frame measurements: name, transport, payload size.
 const FRAMES: [(&str, &str, usize); 4] = [
@@ -77,6 +85,43 @@ impl Selection {
     }
 }
 
+/// One measurement: set up and warmed up, then run once per round.
+pub struct Measurement {
+    name: &'static str,
+    unit: &'static str,
+    params: Vec<(&'static str, Value)>,
+    limit: Option<Limit>,
+    runner: Runner,
+    values: Vec<f64>,
+}
+
+impl Measurement {
+    fn new(name: &'static str, unit: &'static str, runner: Runner) -> Self {
+        Measurement {
+            name,
+            unit,
+            params: Vec::new(),
+            limit: None,
+            runner,
+            values: Vec::new(),
+        }
+    }
+
+    fn param(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+        self.params.push((key, value.into()));
+        self
+    }
+
+    fn limit(mut self, limit: Limit) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    fn is_primitive(&self) -> bool {
+        self.name.starts_with("primitive.")
+    }
+}
+
 /// Runs the benchmark; every error is one line on stderr.
 pub fn run(args: BenchArgs) -> ExitCode {
     match run_inner(args) {
@@ -90,12 +135,17 @@ pub fn run(args: BenchArgs) -> ExitCode {
 
 fn run_inner(args: BenchArgs) -> Result<(), String> {
     let cfg = Config {
-        runs: args.runs.map_or(if args.quick { 3 } else { 5 }, |n| n as usize),
-        seconds: args.seconds.unwrap_or(if args.quick { 0.05 } else { 1.0 }),
+        runs: args
+            .runs
+            .map_or(if args.quick { 3 } else { 15 }, |n| n as usize),
+        seconds: args.seconds.unwrap_or(if args.quick { 0.05 } else { 0.3 }),
         quick: args.quick,
     };
     if !(cfg.seconds.is_finite() && cfg.seconds > 0.0 && cfg.seconds <= 3600.0) {
-        return Err(format!("--seconds must be in (0, 3600], got {}", cfg.seconds));
+        return Err(format!(
+            "--seconds must be in (0, 3600], got {}",
+            cfg.seconds
+        ));
     }
     let names = all_names();
     for pattern in &args.only {
@@ -107,10 +157,10 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
         }
     }
     let sel = Selection(args.only);
-    let started = std::time::Instant::now();
-    let mut emit = |r: Record| println!("{}", r.to_json());
+    let started = Instant::now();
 
-    // Primitives first: the selected ones, plus those a selected limit needs.
+    // Set up and warm up everything selected, plus the primitives a selected
+    // limit is computed from.
     let need_asym = HANDSHAKES.iter().any(|n| sel.wants(n));
     let need_sym = FRAMES.iter().any(|(n, _, _)| sel.wants(n));
     let wanted = |name: &str| {
@@ -118,75 +168,147 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             || (need_asym && primitives::ASYMMETRIC.contains(&name))
             || (need_sym && primitives::SYMMETRIC.contains(&name))
     };
-    let costs = primitives::measure(&cfg, &wanted, &mut emit);
-
-    // Handshakes.
-    let recipient_cost = need_asym.then(|| rlpx::RECIPIENT_OPS.cost(&costs));
-    let initiator_cost = need_asym.then(|| rlpx::INITIATOR_OPS.cost(&costs));
-    let handshake_record = |name: &str, s, per_core_cost: f64, ops: String| {
-        Record::new(name, "handshakes/s", s)
-            .limit(1.0 / per_core_cost)
-            .param("limit_us_per_handshake", stats::round(per_core_cost * 1e6, 4))
-            .param("limit_ops", ops)
-            .param("run_seconds", cfg.seconds)
-    };
+    let mut all = primitives::setup(&cfg, &wanted);
+    let secs = cfg.seconds;
     if sel.wants(HS_RECIPIENT) {
-        let s = rlpx::recipient(&cfg)?;
-        let cost = recipient_cost.unwrap_or_default();
-        emit(handshake_record(HS_RECIPIENT, s, cost, rlpx::RECIPIENT_OPS.describe())
-            .param("timed", "Recipient::new + read_auth on pre-built EIP-8 auths"));
+        all.push(
+            Measurement::new(HS_RECIPIENT, "handshakes/s", rlpx::recipient(&cfg)?)
+                .limit(Limit::Handshake(&[RECIPIENT_OPS]))
+                .param(
+                    "timed",
+                    "Recipient::new + read_auth on pre-built EIP-8 auths",
+                ),
+        );
     }
     if sel.wants(HS_INITIATOR) {
-        let s = rlpx::initiator(&cfg)?;
-        let cost = initiator_cost.unwrap_or_default();
-        emit(handshake_record(HS_INITIATOR, s, cost, rlpx::INITIATOR_OPS.describe())
-            .param("timed", "Initiator::new + read_ack; acks built off the clock"));
+        all.push(
+            Measurement::new(HS_INITIATOR, "handshakes/s", rlpx::initiator(&cfg)?)
+                .limit(Limit::Handshake(&[INITIATOR_OPS]))
+                .param(
+                    "timed",
+                    "Initiator::new + read_ack; acks built off the clock",
+                ),
+        );
     }
-    let both = format!(
-        "initiator ({}) + recipient ({})",
-        rlpx::INITIATOR_OPS.describe(),
-        rlpx::RECIPIENT_OPS.describe()
-    );
-    for (name, dialers) in [(HS_TCP_SEQUENTIAL, 1), (HS_TCP_CONCURRENT, CONCURRENT_DIALERS)] {
-        if !sel.wants(name) {
-            continue;
+    for (name, dialers) in [
+        (HS_TCP_SEQUENTIAL, 1),
+        (HS_TCP_CONCURRENT, CONCURRENT_DIALERS),
+    ] {
+        if sel.wants(name) {
+            all.push(
+                Measurement::new(name, "handshakes/s", rlpx::tcp(&cfg, dialers)?)
+                    .limit(Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS]))
+                    .param("dialers", dialers as u64)
+                    .param(
+                        "runtime",
+                        "tokio current_thread, both ends, fresh TCP connection each",
+                    ),
+            );
         }
-        let (s, server_errors) = rlpx::tcp(&cfg, dialers)?;
-        let cost = initiator_cost.unwrap_or_default() + recipient_cost.unwrap_or_default();
-        emit(handshake_record(name, s, cost, both.clone())
-            .param("dialers", dialers as u64)
-            .param("runtime", "tokio current_thread, both ends")
-            .param("server_errors", server_errors));
+    }
+    for (name, transport, len) in FRAMES {
+        if sel.wants(name) {
+            let runner = match transport {
+                "memory" => rlpx::frames_in_memory(&cfg, len)?,
+                _ => rlpx::frames_over_tcp(&cfg, len)?,
+            };
+            all.push(
+                Measurement::new(name, "MB/s", runner)
+                    .limit(Limit::Frame(len))
+                    .param("transport", transport)
+                    .param("payload_bytes", len as u64)
+                    .param("wire_bytes_per_frame", FrameCodec::encoded_len(len) as u64),
+            );
+        }
     }
 
-    // Frames.
-    for (name, transport, len) in FRAMES {
-        if !sel.wants(name) {
-            continue;
+    // Interleave the runs: every round runs each measurement once, so slow
+    // and fast stretches of a shared machine touch the primitives and the
+    // figures compared with them alike.
+    // Within a round, each group of primitives runs just before the figures
+    // whose limit it sets.
+    let group = |m: &Measurement| {
+        if primitives::ASYMMETRIC.contains(&m.name) {
+            0
+        } else if HANDSHAKES.contains(&m.name) {
+            1
+        } else if primitives::SYMMETRIC.contains(&m.name) {
+            2
+        } else {
+            3
         }
-        let s = match transport {
-            "memory" => rlpx::frames_in_memory(&cfg, len)?,
-            _ => rlpx::frames_over_tcp(&cfg, len)?,
-        };
-        let side = rlpx::frame_side_cost(&costs, len);
-        emit(Record::new(name, "MB/s", s)
-            .limit(rlpx::frame_limit(&costs, len))
-            .param("payload_bytes", len as u64)
-            .param("wire_bytes_per_frame", FrameCodec::encoded_len(len) as u64)
-            .param("transport", transport)
-            .param("limit_ns_per_frame_per_side", stats::round(side * 1e9, 4))
-            .param("run_seconds", cfg.seconds));
+    };
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| group(&all[i]));
+    for round in 1..=cfg.runs {
+        for &i in &order {
+            let m = &mut all[i];
+            let value = (m.runner)().map_err(|e| format!("{}: {e}", m.name))?;
+            m.values.push(value);
+        }
+        eprintln!(
+            "ethp2p bench: round {round}/{} done after {:.1} s",
+            cfg.runs,
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    // Limits from the primitives' medians; two cross-checks for a noisy
+    // machine: the median of per-round ratios, and best run against the
+    // limit of the best primitive runs.
+    let costs_of = |pick: &dyn Fn(&Measurement) -> f64| {
+        let mut costs = primitives::Costs::default();
+        for m in all.iter().filter(|m| m.is_primitive()) {
+            costs.insert(m.name, m.unit, pick(m));
+        }
+        costs
+    };
+    let costs = costs_of(&|m| median(&m.values));
+    let round_costs: Vec<_> = (0..cfg.runs).map(|r| costs_of(&|m| m.values[r])).collect();
+    let best = |m: &Measurement| {
+        let s = Summary::of(&m.values);
+        if m.unit.ends_with("/op") {
+            s.min
+        } else {
+            s.max
+        }
+    };
+    let best_costs = costs_of(&best);
+
+    for m in &all {
+        let mut record = Record::new(m.name, m.unit, Summary::of(&m.values));
+        for (key, value) in &m.params {
+            record = record.param(key, value.clone());
+        }
+        if let Some(limit) = m.limit {
+            record.limit = Some(limit.value(&costs));
+            for (key, value) in limit.params(&costs) {
+                record = record.param(key, value);
+            }
+            let paired: Vec<f64> = m
+                .values
+                .iter()
+                .zip(&round_costs)
+                .map(|(v, c)| v / limit.value(c))
+                .collect();
+            record = record
+                .param("ratio_median_of_rounds", stats::round(median(&paired), 4))
+                .param(
+                    "ratio_best_runs",
+                    stats::round(best(m) / limit.value(&best_costs), 4),
+                );
+        }
+        println!("{}", record.param("run_seconds", secs).to_json());
     }
 
     eprintln!(
-        "ethp2p bench: done in {:.1} s ({} runs of {} s each)",
+        "ethp2p bench: done in {:.1} s ({} rounds of {} s per measurement)",
         started.elapsed().as_secs_f64(),
         cfg.runs,
         cfg.seconds
     );
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

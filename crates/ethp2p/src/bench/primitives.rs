@@ -4,7 +4,10 @@
 //! are compared with what these costs, measured in the same process a moment
 //! earlier, allow.
 
-use super::stats::{megabytes_per_second, seconds_per_op, Config, Record};
+use super::{
+    stats::{timed_runner, Config},
+    Measurement,
+};
 use aes::{
     cipher::{BlockEncrypt, KeyInit, KeyIvInit, StreamCipher},
     Aes256,
@@ -14,7 +17,6 @@ use ethp2p_rlpx::generate_secret_key;
 use hmac::{Hmac, Mac};
 use secp256k1::{
     ecdh::shared_secret_point, ecdsa::RecoverableSignature, All, Message, PublicKey, Secp256k1,
-    SecretKey,
 };
 use sha2::Sha256;
 use std::{collections::HashMap, hint::black_box};
@@ -65,14 +67,25 @@ fn with_context<R>(f: impl FnOnce(&Secp256k1<All>) -> R) -> R {
     CONTEXT.with(f)
 }
 
-/// Median results of the primitives measured so far: seconds per operation
-/// for the per-op figures, bytes per second for the throughputs.
-#[derive(Debug, Default)]
+/// Results of the primitives in SI units: seconds per operation for the
+/// per-op figures, bytes per second for the throughputs.
+#[derive(Debug, Default, Clone)]
 pub struct Costs {
     values: HashMap<&'static str, f64>,
 }
 
 impl Costs {
+    /// Records a primitive's figure, given in its printed unit.
+    pub fn insert(&mut self, name: &'static str, unit: &str, figure: f64) {
+        let si = match unit {
+            "us/op" => figure * 1e-6,
+            "ns/op" => figure * 1e-9,
+            "MB/s" => figure * 1e6,
+            other => unreachable!("primitive unit {other}"),
+        };
+        self.values.insert(name, si);
+    }
+
     /// Seconds per operation of a per-op primitive, or bytes per second of a
     /// throughput. Panics if it was not measured (a bug in the selection).
     pub fn get(&self, name: &str) -> f64 {
@@ -84,7 +97,11 @@ impl Costs {
 
     /// AES-256-CTR bytes per second at the measured buffer size closest to `len`.
     pub fn aes_ctr_rate(&self, len: usize) -> f64 {
-        self.get(if len < 32 * KIB { AES_CTR_1K } else { AES_CTR_1M })
+        self.get(if len < 32 * KIB {
+            AES_CTR_1K
+        } else {
+            AES_CTR_1M
+        })
     }
 
     /// Keccak-256 absorb bytes per second at the measured size closest to `len`.
@@ -104,49 +121,54 @@ fn digest_of(i: usize) -> [u8; 32] {
     h.finalize().0
 }
 
-/// Runs the selected measurements and collects their medians.
-struct Runner<'a> {
+/// Collects the selected primitive measurements.
+struct Setup<'a> {
     cfg: &'a Config,
     wanted: &'a dyn Fn(&str) -> bool,
-    emit: &'a mut dyn FnMut(Record),
-    costs: Costs,
+    out: Vec<Measurement>,
 }
 
-impl Runner<'_> {
+impl Setup<'_> {
     /// A per-operation cost, printed in `unit` (`scale` converts from seconds).
-    fn per_op(&mut self, name: &'static str, unit: &'static str, scale: f64, op: &mut dyn FnMut()) {
-        if !(self.wanted)(name) {
-            return;
+    fn per_op(
+        &mut self,
+        name: &'static str,
+        unit: &'static str,
+        scale: f64,
+        op: impl FnMut() + 'static,
+    ) {
+        if (self.wanted)(name) {
+            let runner = timed_runner(self.cfg, op, move |s| s * scale);
+            self.out.push(Measurement::new(name, unit, runner));
         }
-        let s = seconds_per_op(self.cfg, op);
-        self.costs.values.insert(name, s.median);
-        (self.emit)(Record::new(name, unit, s.map(|x| x * scale)).param("run_seconds", self.cfg.seconds));
     }
 
     /// A throughput over a buffer of `len` bytes, printed in MB/s.
-    fn throughput(&mut self, name: &'static str, len: usize, op: &mut dyn FnMut(&mut [u8])) {
-        if !(self.wanted)(name) {
-            return;
+    fn throughput(
+        &mut self,
+        name: &'static str,
+        len: usize,
+        mut op: impl FnMut(&mut [u8]) + 'static,
+    ) {
+        if (self.wanted)(name) {
+            let mut buf = vec![0xa5u8; len];
+            let runner = timed_runner(
+                self.cfg,
+                move || op(black_box(&mut buf)),
+                move |s| len as f64 / s / 1e6,
+            );
+            self.out
+                .push(Measurement::new(name, "MB/s", runner).param("buffer_bytes", len));
         }
-        let mut buf = vec![0xa5u8; len];
-        let s = megabytes_per_second(self.cfg, len, || op(black_box(&mut buf)));
-        self.costs.values.insert(name, s.median * 1e6);
-        (self.emit)(
-            Record::new(name, "MB/s", s)
-                .param("buffer_bytes", len)
-                .param("run_seconds", self.cfg.seconds),
-        );
     }
 }
 
-/// Measures every primitive `wanted` accepts, printing each record through
-/// `emit` as soon as it is known.
-pub fn measure(cfg: &Config, wanted: &dyn Fn(&str) -> bool, emit: &mut dyn FnMut(Record)) -> Costs {
-    let mut r = Runner {
+/// Sets up (and warms up) every primitive measurement `wanted` accepts.
+pub fn setup(cfg: &Config, wanted: &dyn Fn(&str) -> bool) -> Vec<Measurement> {
+    let mut r = Setup {
         cfg,
         wanted,
-        emit,
-        costs: Costs::default(),
+        out: Vec::new(),
     };
 
     let secrets = pool(cfg.quick, |_| generate_secret_key());
@@ -163,33 +185,37 @@ pub fn measure(cfg: &Config, wanted: &dyn Fn(&str) -> bool, emit: &mut dyn FnMut
     let n = secrets.len();
 
     // ECDH exactly as RLPx uses it: the unhashed x coordinate of the shared point.
+    let (p, s) = (publics.clone(), secrets.clone());
     let mut i = 0;
-    r.per_op(ECDH, "us/op", 1e6, &mut || {
-        let point = shared_secret_point(&publics[i % n], &secrets[(i + 1) % n]);
+    r.per_op(ECDH, "us/op", 1e6, move || {
+        let point = shared_secret_point(&p[i % n], &s[(i + 1) % n]);
         let mut x = [0u8; 32];
         x.copy_from_slice(&point[..32]);
         black_box(x);
         i += 1;
     });
 
+    let (m, s) = (messages.clone(), secrets.clone());
     let mut i = 0;
-    r.per_op(SIGN, "us/op", 1e6, &mut || {
-        let sig = with_context(|ctx| ctx.sign_ecdsa_recoverable(messages[i % n], &secrets[i % n]));
+    r.per_op(SIGN, "us/op", 1e6, move || {
+        let sig = with_context(|ctx| ctx.sign_ecdsa_recoverable(m[i % n], &s[i % n]));
         black_box(sig.serialize_compact());
         i += 1;
     });
 
+    let m = messages.clone();
     let mut i = 0;
-    r.per_op(RECOVER, "us/op", 1e6, &mut || {
-        let key = with_context(|ctx| ctx.recover_ecdsa(messages[i % n], &signatures[i % n]));
+    r.per_op(RECOVER, "us/op", 1e6, move || {
+        let key = with_context(|ctx| ctx.recover_ecdsa(m[i % n], &signatures[i % n]));
         black_box(key.ok());
         i += 1;
     });
 
     // Key generation as the handshake does it: the public key of a secret key.
+    let s = secrets.clone();
     let mut i = 0;
-    r.per_op(KEYGEN, "us/op", 1e6, &mut || {
-        let key = with_context(|ctx| PublicKey::from_secret_key(ctx, &secrets[i % n]));
+    r.per_op(KEYGEN, "us/op", 1e6, move || {
+        let key = with_context(|ctx| PublicKey::from_secret_key(ctx, &s[i % n]));
         black_box(key.serialize_uncompressed());
         i += 1;
     });
@@ -197,7 +223,7 @@ pub fn measure(cfg: &Config, wanted: &dyn Fn(&str) -> bool, emit: &mut dyn FnMut
     // ECIES tags each message with an HMAC-SHA256 under a fresh key.
     let hmac_key = digest_of(1);
     let data = vec![0x5au8; 400];
-    r.per_op(HMAC_400, "ns/op", 1e9, &mut || {
+    r.per_op(HMAC_400, "ns/op", 1e9, move || {
         let mut m =
             <Hmac<Sha256> as Mac>::new_from_slice(black_box(&hmac_key)).expect("any key length");
         m.update(black_box(&data));
@@ -206,32 +232,35 @@ pub fn measure(cfg: &Config, wanted: &dyn Fn(&str) -> bool, emit: &mut dyn FnMut
 
     // AES-256-CTR keystream over buffers of frame-body sizes.
     let key = digest_of(2);
-    let mut ctr = Aes256Ctr::new(&key.into(), &[0u8; 16].into());
-    r.throughput(AES_CTR_1K, KIB, &mut |b| ctr.apply_keystream(b));
-    r.throughput(AES_CTR_1M, MIB, &mut |b| ctr.apply_keystream(b));
+    let new_ctr = move || Aes256Ctr::new(&key.into(), &[0u8; 16].into());
+    let mut ctr = new_ctr();
+    r.throughput(AES_CTR_1K, KIB, move |b| ctr.apply_keystream(b));
+    let mut ctr = new_ctr();
+    r.throughput(AES_CTR_1M, MIB, move |b| ctr.apply_keystream(b));
 
     // Keccak-256 absorb into one running state, as the frame MACs do.
     let mut state = Keccak256::new();
-    r.throughput(KECCAK_1K, KIB, &mut |b| state.update(&*b));
-    r.throughput(KECCAK_1M, MIB, &mut |b| state.update(&*b));
-    black_box(state.finalize());
+    r.throughput(KECCAK_1K, KIB, move |b| state.update(&*b));
+    let mut state = Keccak256::new();
+    r.throughput(KECCAK_1M, MIB, move |b| state.update(&*b));
 
     // The small per-frame operations: the 16-byte header keystream call, the
     // AES block that seals each MAC, and the digest peek (clone + finalize).
+    let mut ctr = new_ctr();
     let mut header = [0u8; 16];
-    r.per_op(AES_CTR_16, "ns/op", 1e9, &mut || {
+    r.per_op(AES_CTR_16, "ns/op", 1e9, move || {
         ctr.apply_keystream(black_box(&mut header));
     });
     let cipher = Aes256::new(&key.into());
     let mut block = [0u8; 16].into();
-    r.per_op(AES_BLOCK, "ns/op", 1e9, &mut || {
+    r.per_op(AES_BLOCK, "ns/op", 1e9, move || {
         cipher.encrypt_block(black_box(&mut block));
     });
     let mut running = Keccak256::new();
     running.update([7u8; 200]);
-    r.per_op(KECCAK_DIGEST, "ns/op", 1e9, &mut || {
+    r.per_op(KECCAK_DIGEST, "ns/op", 1e9, move || {
         black_box(black_box(&running).clone().finalize());
     });
 
-    r.costs
+    r.out
 }

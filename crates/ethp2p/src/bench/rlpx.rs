@@ -2,7 +2,7 @@
 
 use super::{
     primitives::{self, Costs},
-    stats::{megabytes_per_second, repeat, seconds_per_op, Config, Summary},
+    stats::{round, timed_runner, Config, Runner},
 };
 use bytes::{Bytes, BytesMut};
 use ethp2p_rlpx::{
@@ -10,6 +10,7 @@ use ethp2p_rlpx::{
     Recipient, RlpxError, RlpxStream, SecretKey,
 };
 use futures::{SinkExt, StreamExt};
+use serde_json::Value;
 use std::{
     hint::black_box,
     sync::{
@@ -74,12 +75,20 @@ impl HandshakeOps {
             + f64::from(self.hmac) * c.get(primitives::HMAC_400)
     }
 
-    /// A short description for the JSON params.
+    /// A short description for the JSON params, e.g. `(4 ecdh + 1 sign + 2 keygen + 2 hmac)`.
     pub fn describe(&self) -> String {
-        format!(
-            "{} ecdh + {} sign + {} recover + {} keygen + {} hmac",
-            self.ecdh, self.sign, self.recover, self.keygen, self.hmac
-        )
+        let terms: Vec<String> = [
+            (self.ecdh, "ecdh"),
+            (self.sign, "sign"),
+            (self.recover, "recover"),
+            (self.keygen, "keygen"),
+            (self.hmac, "hmac_400B"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, op)| format!("{n} {op}"))
+        .collect();
+        format!("({})", terms.join(" + "))
     }
 }
 
@@ -101,6 +110,43 @@ pub fn frame_side_cost(c: &Costs, len: usize) -> f64 {
 /// both encodes and decodes every frame.
 pub fn frame_limit(c: &Costs, len: usize) -> f64 {
     len as f64 / (2.0 * frame_side_cost(c, len)) / 1e6
+}
+
+/// What the primitives allow a figure to reach on one core.
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    /// One core doing the work of these handshake sides: handshakes/s.
+    Handshake(&'static [HandshakeOps]),
+    /// One core encoding and decoding every frame of `len` payload bytes: MB/s.
+    Frame(usize),
+}
+
+impl Limit {
+    /// The limit, in the unit of the figure it bounds.
+    pub fn value(&self, c: &Costs) -> f64 {
+        match *self {
+            Limit::Handshake(sides) => 1.0 / sides.iter().map(|s| s.cost(c)).sum::<f64>(),
+            Limit::Frame(len) => frame_limit(c, len),
+        }
+    }
+
+    /// How the limit was computed, for the JSON params.
+    pub fn params(&self, c: &Costs) -> Vec<(&'static str, Value)> {
+        match *self {
+            Limit::Handshake(sides) => {
+                let cost: f64 = sides.iter().map(|s| s.cost(c)).sum();
+                let ops: Vec<String> = sides.iter().map(HandshakeOps::describe).collect();
+                vec![
+                    ("limit_ops", ops.join(" + ").into()),
+                    ("limit_us_per_handshake", round(cost * 1e6, 4).into()),
+                ]
+            }
+            Limit::Frame(len) => vec![(
+                "limit_ns_per_frame_per_side",
+                round(frame_side_cost(c, len) * 1e9, 4).into(),
+            )],
+        }
+    }
 }
 
 fn pool_size(cfg: &Config) -> usize {
@@ -132,7 +178,8 @@ fn handshake_in_memory(
     let initiator_secrets = initiator
         .read_ack(&mut ack)?
         .ok_or(ethp2p_rlpx::HandshakeError::UnexpectedEof)?;
-    if initiator_secrets.aes != recipient_secrets.aes || initiator_secrets.mac != recipient_secrets.mac
+    if initiator_secrets.aes != recipient_secrets.aes
+        || initiator_secrets.mac != recipient_secrets.mac
     {
         panic!("the two sides of an in-memory handshake derived different secrets");
     }
@@ -140,8 +187,8 @@ fn handshake_in_memory(
 }
 
 /// (a) The recipient's CPU cost alone: `Recipient::new` + `read_auth` on
-/// auth messages built beforehand. Returns handshakes per second.
-pub fn recipient(cfg: &Config) -> Result<Summary, String> {
+/// auth messages built beforehand. Figure: handshakes per second.
+pub fn recipient(cfg: &Config) -> Result<Runner, String> {
     let key = generate_secret_key();
     let id = peer_id_from_secret_key(&key);
     let auths = (0..pool_size(cfg))
@@ -149,7 +196,7 @@ pub fn recipient(cfg: &Config) -> Result<Summary, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let mut i = 0;
-    let s = seconds_per_op(cfg, || {
+    let op = move || {
         // The copy into a fresh buffer (~500 bytes) stands in for the socket read.
         let mut buf = BytesMut::from(&auths[i % auths.len()][..]);
         let answer = Recipient::new(&key)
@@ -158,15 +205,15 @@ pub fn recipient(cfg: &Config) -> Result<Summary, String> {
             .expect("a complete auth");
         black_box(answer);
         i += 1;
-    });
-    Ok(s.map(|x| 1.0 / x))
+    };
+    Ok(timed_runner(cfg, op, |s| 1.0 / s))
 }
 
 /// (b) The initiator's CPU cost alone: `Initiator::new` + `read_ack`. The
 /// recipient's answers are computed between the two timed halves of each
 /// batch, so every ack belongs to its own auth and only the initiator's work
-/// is on the clock. Returns handshakes per second.
-pub fn initiator(cfg: &Config) -> Result<Summary, String> {
+/// is on the clock. Figure: handshakes per second.
+pub fn initiator(cfg: &Config) -> Result<Runner, String> {
     let key = generate_secret_key();
     let remote_key = generate_secret_key();
     let remote_id = peer_id_from_secret_key(&remote_key);
@@ -174,7 +221,7 @@ pub fn initiator(cfg: &Config) -> Result<Summary, String> {
     let run_time = cfg.run_time();
 
     // One batch; returns the time spent in the initiator's code.
-    let mut one_batch = || -> Result<Duration, RlpxError> {
+    let one_batch = move || -> Result<Duration, RlpxError> {
         let start = Instant::now();
         let initiators = (0..batch)
             .map(|_| Initiator::new(&key, remote_id))
@@ -202,31 +249,14 @@ pub fn initiator(cfg: &Config) -> Result<Summary, String> {
     };
 
     one_batch().map_err(|e| e.to_string())?; // warm-up
-    let mut failure = None;
-    let s = repeat(cfg, || {
+    Ok(Box::new(move || {
         let (mut timed, mut count) = (Duration::ZERO, 0u32);
-        while timed < run_time && failure.is_none() {
-            match one_batch() {
-                Ok(t) => {
-                    timed += t;
-                    count += batch as u32;
-                }
-                Err(e) => failure = Some(e.to_string()),
-            }
+        while timed < run_time {
+            timed += one_batch().map_err(|e| e.to_string())?;
+            count += batch as u32;
         }
-        f64::from(count.max(1)) / timed.as_secs_f64().max(1e-9)
-    });
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(s),
-    }
-}
-
-/// Counters of one loopback handshake run.
-#[derive(Debug, Default)]
-pub struct TcpHandshakeRun {
-    pub per_second: f64,
-    pub server_errors: u64,
+        Ok(f64::from(count) / timed.as_secs_f64())
+    }))
 }
 
 /// (c) and (d): complete handshakes over TCP loopback with both ends on one
@@ -234,7 +264,7 @@ pub struct TcpHandshakeRun {
 /// run the handshake, one after another, until the run time is up; the
 /// listener answers each connection in its own task. Every started handshake
 /// is finished and counted, and the clock stops when the last one ends.
-async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<TcpHandshakeRun, String> {
+async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<f64, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("bind 127.0.0.1: {e}"))?;
@@ -258,7 +288,10 @@ async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<TcpHandshakeRun
             let errors = errors.clone();
             tokio::spawn(async move {
                 let _ = socket.set_nodelay(true);
-                if accept(socket, &server_key, HANDSHAKE_TIMEOUT).await.is_err() {
+                if accept(socket, &server_key, HANDSHAKE_TIMEOUT)
+                    .await
+                    .is_err()
+                {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
             });
@@ -300,41 +333,27 @@ async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<TcpHandshakeRun
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(TcpHandshakeRun {
-        per_second: total as f64 / elapsed.as_secs_f64(),
-        server_errors: server_errors.load(Ordering::Relaxed),
-    })
+    match server_errors.load(Ordering::Relaxed) {
+        0 => Ok(total as f64 / elapsed.as_secs_f64()),
+        n => Err(format!("{n} handshakes failed on the listening side")),
+    }
 }
 
-/// Handshakes per second over TCP loopback with `dialers` concurrent dialers,
-/// and the number of failed server-side handshakes over all runs.
-pub fn tcp(cfg: &Config, dialers: usize) -> Result<(Summary, u64), String> {
+/// (c) and (d): handshakes per second over TCP loopback with `dialers`
+/// concurrent dialers, both ends on one current-thread runtime.
+pub fn tcp(cfg: &Config, dialers: usize) -> Result<Runner, String> {
     let rt = current_thread_runtime()?;
-    // Warm-up: connections, allocator, code paths.
-    rt.block_on(tcp_handshakes(cfg.run_time() / 5, dialers))?;
-    let mut errors = 0;
-    let mut failure = None;
-    let s = repeat(cfg, || {
-        match rt.block_on(tcp_handshakes(cfg.run_time(), dialers)) {
-            Ok(run) => {
-                errors += run.server_errors;
-                run.per_second
-            }
-            Err(e) => {
-                failure = Some(e);
-                0.0
-            }
-        }
-    });
-    match failure {
-        Some(e) => Err(e),
-        None => Ok((s, errors)),
-    }
+    let run_time = cfg.run_time();
+    // Warm-up: sockets, allocator, code paths.
+    rt.block_on(tcp_handshakes(run_time / 5, dialers))?;
+    Ok(Box::new(move || {
+        rt.block_on(tcp_handshakes(run_time, dialers))
+    }))
 }
 
 /// Frame encode + decode in memory through two `FrameCodec`s keyed by a real
 /// handshake: MB/s of payload, one core doing both ends.
-pub fn frames_in_memory(cfg: &Config, len: usize) -> Result<Summary, String> {
+pub fn frames_in_memory(cfg: &Config, len: usize) -> Result<Runner, String> {
     let (sender, receiver) = handshake_in_memory(&generate_secret_key(), &generate_secret_key())
         .map_err(|e| e.to_string())?;
     let mut tx = FrameCodec::new(&sender);
@@ -351,7 +370,7 @@ pub fn frames_in_memory(cfg: &Config, len: usize) -> Result<Summary, String> {
     }
     drop(frame);
 
-    Ok(megabytes_per_second(cfg, len, || {
+    let op = move || {
         tx.encode_parts(&[&payload], &mut wire)
             .expect("frame within limits");
         let frame = rx
@@ -359,7 +378,8 @@ pub fn frames_in_memory(cfg: &Config, len: usize) -> Result<Summary, String> {
             .expect("a valid frame")
             .expect("a complete frame");
         black_box(frame);
-    }))
+    };
+    Ok(timed_runner(cfg, op, move |s| len as f64 / s / 1e6))
 }
 
 /// Two ends of an RLPx connection over TCP loopback.
@@ -431,19 +451,9 @@ async fn tcp_frames(run: Duration, len: usize) -> Result<f64, String> {
 }
 
 /// Frame throughput over TCP loopback, MB/s of payload.
-pub fn frames_over_tcp(cfg: &Config, len: usize) -> Result<Summary, String> {
+pub fn frames_over_tcp(cfg: &Config, len: usize) -> Result<Runner, String> {
     let rt = current_thread_runtime()?;
-    rt.block_on(tcp_frames(cfg.run_time() / 5, len))?;
-    let mut failure = None;
-    let s = repeat(cfg, || match rt.block_on(tcp_frames(cfg.run_time(), len)) {
-        Ok(rate) => rate,
-        Err(e) => {
-            failure = Some(e);
-            0.0
-        }
-    });
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(s),
-    }
+    let run_time = cfg.run_time();
+    rt.block_on(tcp_frames(run_time / 5, len))?;
+    Ok(Box::new(move || rt.block_on(tcp_frames(run_time, len))))
 }

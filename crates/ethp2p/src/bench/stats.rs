@@ -10,7 +10,7 @@ pub struct Config {
     pub runs: usize,
     /// Target duration of one run.
     pub seconds: f64,
-    /// Smoke-test mode (fewer pooled inputs, shorter warm-up).
+    /// Smoke-test mode (smaller pools of inputs).
     pub quick: bool,
 }
 
@@ -27,6 +27,9 @@ impl Config {
     }
 }
 
+/// One run of a measurement: returns its figure in the measurement's unit.
+pub type Runner = Box<dyn FnMut() -> Result<f64, String>>;
+
 /// Median, minimum and maximum of the runs of one measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
@@ -42,42 +45,32 @@ impl Summary {
         assert!(!values.is_empty(), "a measurement needs at least one run");
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
         Summary {
-            median,
+            median: median_of_sorted(&v),
             min: v[0],
-            max: v[n - 1],
-            runs: n,
-        }
-    }
-
-    /// The same runs expressed in another unit by a monotonic map (min and max
-    /// swap when the map is decreasing, e.g. cost per op to ops per second).
-    pub fn map(&self, f: impl Fn(f64) -> f64) -> Self {
-        let (a, b) = (f(self.min), f(self.max));
-        Summary {
-            median: f(self.median),
-            min: a.min(b),
-            max: a.max(b),
-            runs: self.runs,
+            max: v[v.len() - 1],
+            runs: v.len(),
         }
     }
 }
 
-/// Runs `runs` times and summarizes what each run returned.
-pub fn repeat(cfg: &Config, mut run: impl FnMut() -> f64) -> Summary {
-    let values: Vec<f64> = (0..cfg.runs.max(1)).map(|_| run()).collect();
-    Summary::of(&values)
+fn median_of_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The median of some values (at least one).
+pub fn median(values: &[f64]) -> f64 {
+    Summary::of(values).median
 }
 
 /// Finds a batch size whose execution takes about [`Config::batch_time`];
 /// doubles as the warm-up.
-fn calibrate(cfg: &Config, op: &mut impl FnMut()) -> u64 {
+pub fn calibrate(cfg: &Config, op: &mut impl FnMut()) -> u64 {
     let target = cfg.batch_time();
     let mut batch = 1u64;
     loop {
@@ -99,31 +92,32 @@ fn calibrate(cfg: &Config, op: &mut impl FnMut()) -> u64 {
     }
 }
 
-/// Measures the cost of `op` in seconds per call: one warm-up and calibration,
-/// then `cfg.runs` runs of about `cfg.seconds` each.
-pub fn seconds_per_op(cfg: &Config, mut op: impl FnMut()) -> Summary {
-    let batch = calibrate(cfg, &mut op);
-    let run_time = cfg.run_time();
-    repeat(cfg, || {
-        let mut calls = 0u64;
-        let start = Instant::now();
-        loop {
-            for _ in 0..batch {
-                op();
-            }
-            calls += batch;
-            let elapsed = start.elapsed();
-            if elapsed >= run_time {
-                return elapsed.as_secs_f64() / calls as f64;
-            }
+/// Calls `op` in batches of `batch` for at least `run_time`; seconds per call.
+pub fn time_batches(run_time: Duration, batch: u64, op: &mut impl FnMut()) -> f64 {
+    let mut calls = 0u64;
+    let start = Instant::now();
+    loop {
+        for _ in 0..batch {
+            op();
         }
-    })
+        calls += batch;
+        let elapsed = start.elapsed();
+        if elapsed >= run_time {
+            return elapsed.as_secs_f64() / calls as f64;
+        }
+    }
 }
 
-/// Measures a throughput in MB/s (10^6 bytes per second) of an `op` that
-/// processes `bytes` bytes per call.
-pub fn megabytes_per_second(cfg: &Config, bytes: usize, op: impl FnMut()) -> Summary {
-    seconds_per_op(cfg, op).map(|s| bytes as f64 / s / 1e6)
+/// A runner timing `op` (after calibrating, which warms it up) and turning
+/// its seconds per call into the reported figure.
+pub fn timed_runner(
+    cfg: &Config,
+    mut op: impl FnMut() + 'static,
+    figure: impl Fn(f64) -> f64 + 'static,
+) -> Runner {
+    let batch = calibrate(cfg, &mut op);
+    let run_time = cfg.run_time();
+    Box::new(move || Ok(figure(time_batches(run_time, batch, &mut op))))
 }
 
 /// One printed measurement.
@@ -145,11 +139,6 @@ impl Record {
             limit: None,
             params: Map::new(),
         }
-    }
-
-    pub fn limit(mut self, limit: f64) -> Self {
-        self.limit = Some(limit);
-        self
     }
 
     pub fn param(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -194,13 +183,7 @@ mod tests {
     fn median_of_odd_and_even_runs() {
         let s = Summary::of(&[3.0, 1.0, 2.0]);
         assert_eq!((s.median, s.min, s.max, s.runs), (2.0, 1.0, 3.0, 3));
-        assert_eq!(Summary::of(&[4.0, 1.0, 2.0, 3.0]).median, 2.5);
-    }
-
-    #[test]
-    fn decreasing_map_swaps_min_and_max() {
-        let s = Summary::of(&[1.0, 2.0, 4.0]).map(|x| 1.0 / x);
-        assert_eq!((s.median, s.min, s.max), (0.5, 0.25, 1.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 
     #[test]
@@ -208,5 +191,23 @@ mod tests {
         assert_eq!(round(123_456.0, 4), 123_500.0);
         assert_eq!(round(0.012_345_6, 3), 0.0123);
         assert_eq!(round(0.0, 3), 0.0);
+    }
+
+    #[test]
+    fn timed_runner_reports_a_positive_figure() {
+        let cfg = Config {
+            runs: 1,
+            seconds: 0.01,
+            quick: true,
+        };
+        let mut x = 0u64;
+        let mut run = timed_runner(
+            &cfg,
+            move || {
+                x = std::hint::black_box(x.wrapping_add(1));
+            },
+            |s| 1.0 / s,
+        );
+        assert!(run().unwrap() > 0.0);
     }
 }

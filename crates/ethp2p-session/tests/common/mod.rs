@@ -1,0 +1,150 @@
+//! A test node: a session manager fed by a loopback listener.
+
+#![allow(dead_code)]
+
+use ethp2p_eth::{chain::ChainSpec, version::EthVersion};
+use ethp2p_rlpx::{generate_secret_key, PeerId, SecretKey};
+use ethp2p_session::{SessionEvent, SessionManager, SessionManagerParams, SessionsConfig};
+use ethp2p_wire::Protocol;
+use futures::StreamExt;
+use std::{net::SocketAddr, time::Duration};
+use tokio::net::TcpListener;
+
+pub const T: Duration = Duration::from_secs(10);
+
+pub struct Node {
+    pub mgr: SessionManager,
+    pub listener: TcpListener,
+    pub addr: SocketAddr,
+    pub id: PeerId,
+    pub key: SecretKey,
+    pub refused_inbound: usize,
+    /// Events seen while waiting for something else.
+    pub backlog: std::collections::VecDeque<SessionEvent>,
+}
+
+pub struct Opts {
+    pub config: SessionsConfig,
+    pub versions: Vec<EthVersion>,
+    pub extra: Vec<Protocol>,
+    pub chain: ChainSpec,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Self {
+            config: SessionsConfig::default(),
+            versions: EthVersion::DEFAULT_ADVERTISED.to_vec(),
+            extra: vec![],
+            chain: ChainSpec::mainnet(),
+        }
+    }
+}
+
+impl Node {
+    pub async fn new(opts: Opts) -> Self {
+        let key = generate_secret_key();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let head = opts.chain.genesis_head();
+        let mgr = SessionManager::new(SessionManagerParams {
+            secret_key: key,
+            config: opts.config,
+            status: opts.chain.status(&head),
+            client_id: "ethp2p-test".into(),
+            listen_port: addr.port(),
+            fork_filter: opts.chain.fork_filter(head),
+            eth_versions: opts.versions,
+            extra_protocols: opts.extra,
+            spawner: None,
+        });
+        let id = mgr.local_id();
+        Self {
+            mgr,
+            listener,
+            addr,
+            id,
+            key,
+            refused_inbound: 0,
+            backlog: Default::default(),
+        }
+    }
+
+    pub async fn default() -> Self {
+        Self::new(Opts::default()).await
+    }
+
+    /// Next event, accepting inbound connections meanwhile. Cancel-safe.
+    pub async fn next_event(&mut self) -> SessionEvent {
+        loop {
+            tokio::select! {
+                r = self.listener.accept() => {
+                    let (s, a) = r.unwrap();
+                    if self.mgr.on_incoming(s, a).is_err() {
+                        self.refused_inbound += 1;
+                    }
+                }
+                ev = self.mgr.next() => return ev.unwrap(),
+            }
+        }
+    }
+
+    pub fn dial(&mut self, other: &Node) {
+        self.mgr.dial_outbound(other.addr, other.id).unwrap();
+    }
+}
+
+/// Drives `nodes` until node `which` has an event for which `want` is true,
+/// and returns it. Other events wait in each node's backlog, offered first
+/// next time.
+pub async fn wait_event(
+    nodes: &mut [&mut Node],
+    which: usize,
+    want: impl Fn(&SessionEvent) -> bool,
+) -> SessionEvent {
+    if let Some(pos) = nodes[which].backlog.iter().position(&want) {
+        if let Some(ev) = nodes[which].backlog.remove(pos) {
+            return ev;
+        }
+    }
+    tokio::time::timeout(T, async {
+        loop {
+            let (i, ev) = next_any(nodes).await;
+            if i == which && want(&ev) {
+                return ev;
+            }
+            nodes[i].backlog.push_back(ev);
+        }
+    })
+    .await
+    .expect("event did not arrive in time")
+}
+
+/// `wait_for!(nodes, which, Pattern => value)`: waits for an event matching the pattern.
+#[macro_export]
+macro_rules! wait_for {
+    ($nodes:expr, $which:expr, $pat:pat => $body:expr) => {{
+        #[allow(unused_variables)]
+        let ev = $crate::common::wait_event($nodes, $which, |e| matches!(e, $pat)).await;
+        match ev {
+            $pat => $body,
+            _ => unreachable!(),
+        }
+    }};
+}
+
+/// The next event of any node.
+pub async fn next_any(nodes: &mut [&mut Node]) -> (usize, SessionEvent) {
+    let futs = nodes
+        .iter_mut()
+        .enumerate()
+        .map(|(i, n)| Box::pin(async move { (i, n.next_event().await) }));
+    futures::future::select_all(futs).await.0
+}
+
+pub fn established(ev: SessionEvent) -> Option<PeerId> {
+    match ev {
+        SessionEvent::SessionEstablished { peer_id, .. } => Some(peer_id),
+        _ => None,
+    }
+}

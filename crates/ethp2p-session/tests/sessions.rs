@@ -1,0 +1,318 @@
+//! Session manager scenarios over TCP loopback.
+
+mod common;
+
+use common::*;
+use ethp2p_eth::{
+    message::{BlockHashOrNumber, EthMessage, GetBlockHeaders, RawList, RequestPair},
+    version::EthVersion,
+};
+use ethp2p_session::{
+    ActiveSessionError, Direction, PeerMessage, PendingSessionError, RequestError, SessionEvent,
+    SessionLimits, SessionsConfig,
+};
+use ethp2p_wire::{DisconnectReason, Protocol};
+use std::time::Duration;
+
+fn headers_request() -> EthMessage {
+    EthMessage::GetBlockHeaders(RequestPair {
+        request_id: 0,
+        message: GetBlockHeaders {
+            start: BlockHashOrNumber::Number(1),
+            limit: 2,
+            skip: 0,
+            reverse: false,
+        },
+    })
+}
+
+async fn connect(a: &mut Node, b: &mut Node) {
+    a.dial(b);
+    let bid = b.id;
+    let aid = a.id;
+    let mut got_a = false;
+    let mut got_b = false;
+    while !(got_a && got_b) {
+        let (i, ev) = tokio::time::timeout(T, next_any(&mut [a, b]))
+            .await
+            .unwrap();
+        match (i, ev) {
+            (0, SessionEvent::SessionEstablished { peer_id, info }) => {
+                assert_eq!(peer_id, bid);
+                assert_eq!(info.direction, Direction::Outgoing);
+                assert_eq!(info.eth_version, EthVersion::Eth69);
+                got_a = true;
+            }
+            (1, SessionEvent::SessionEstablished { peer_id, info }) => {
+                assert_eq!(peer_id, aid);
+                assert_eq!(info.direction, Direction::Incoming);
+                assert_eq!(info.client_version, "ethp2p-test");
+                got_b = true;
+            }
+            (i, ev) => panic!("unexpected event on {i}: {ev:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn establish_request_response_and_disconnect() {
+    let mut a = Node::default().await;
+    let mut b = Node::default().await;
+    connect(&mut a, &mut b).await;
+    assert_eq!(a.mgr.counts().active_outbound, 1);
+    assert_eq!(b.mgr.counts().active_inbound, 1);
+    assert_eq!(
+        b.mgr.session(&a.id).unwrap().peer_info().enode.tcp_port,
+        a.addr.port()
+    );
+
+    // a asks b for headers; b's owner answers with two raw headers.
+    let rx = a.mgr.send_request(&b.id, headers_request());
+    let (request, responder) = wait_for!(&mut [&mut a, &mut b], 1,
+        SessionEvent::ValidMessage { message: PeerMessage::EthRequest { request, responder }, .. } => (request, responder));
+    assert!(matches!(request, EthMessage::GetBlockHeaders(_)));
+    let headers = RawList::from_encoded_items([&[0xc1u8, 0x01][..], &[0xc1, 0x02][..]]).unwrap();
+    responder.respond(EthMessage::BlockHeaders(RequestPair {
+        request_id: 999,
+        message: headers.clone(),
+    }));
+    let resp = tokio::select! {
+        r = rx => r.unwrap().unwrap(),
+        _ = async { loop { next_any(&mut [&mut a, &mut b]).await; } } => unreachable!(),
+    };
+    match resp {
+        EthMessage::BlockHeaders(p) => assert_eq!(p.message, headers),
+        other => panic!("{other:?}"),
+    }
+
+    // A dropped responder still answers: with an empty response.
+    let rx = a.mgr.send_request(&b.id, headers_request());
+    let responder = wait_for!(&mut [&mut a, &mut b], 1,
+        SessionEvent::ValidMessage { message: PeerMessage::EthRequest { responder, .. }, .. } => responder);
+    drop(responder);
+    let resp = tokio::select! {
+        r = rx => r.unwrap().unwrap(),
+        _ = async { loop { next_any(&mut [&mut a, &mut b]).await; } } => unreachable!(),
+    };
+    assert!(matches!(resp, EthMessage::BlockHeaders(p) if p.message.is_empty()));
+
+    // Requests not allowed in eth/69 fail at once.
+    let rx = a.mgr.send_request(
+        &b.id,
+        EthMessage::GetNodeData(RequestPair {
+            request_id: 0,
+            message: vec![],
+        }),
+    );
+    let r = tokio::select! {
+        r = rx => r.unwrap(),
+        _ = async { loop { next_any(&mut [&mut a, &mut b]).await; } } => unreachable!(),
+    };
+    assert!(matches!(r, Err(RequestError::Unsupported(_))));
+
+    // a disconnects; both report it with the reason.
+    assert!(a.mgr.disconnect(&b.id, DisconnectReason::ClientQuitting));
+    let (r, by_us) = wait_for!(&mut [&mut a, &mut b], 1, SessionEvent::Disconnected { reason, by_us, .. } => (reason, by_us));
+    assert_eq!((r, by_us), (DisconnectReason::ClientQuitting, false));
+    wait_for!(&mut [&mut a, &mut b], 0, SessionEvent::Disconnected { reason: DisconnectReason::ClientQuitting, by_us: true, .. } => ());
+    assert_eq!(a.mgr.counts(), Default::default());
+    assert_eq!(b.mgr.counts(), Default::default());
+}
+
+#[tokio::test]
+async fn duplicate_and_self_connections_are_refused() {
+    let mut a = Node::default().await;
+    let mut b = Node::default().await;
+    connect(&mut a, &mut b).await;
+    b.dial(&a);
+    let aid0 = a.id;
+    let got = wait_for!(&mut [&mut a, &mut b], 1, SessionEvent::AlreadyConnected { peer_id, direction: Direction::Outgoing, .. } => peer_id);
+    assert_eq!(got, aid0);
+    // Dialing our own id is refused up front; dialing our own address under
+    // another id fails the ECIES handshake, and a self-connection under our
+    // id is refused with ConnectedToSelf.
+    let (aid, aaddr) = (a.id, a.addr);
+    a.mgr.dial_outbound(aaddr, aid).unwrap();
+    wait_for!(&mut [&mut a], 0, SessionEvent::OutgoingPendingSessionClosed { error: PendingSessionError::ConnectedToSelf, .. } => ());
+    assert_eq!(a.mgr.counts().active_outbound, 1);
+    assert_eq!(a.mgr.counts().pending_outbound, 0);
+    assert_eq!(a.mgr.counts().pending_inbound, 0);
+}
+
+#[tokio::test]
+async fn limits_refuse_and_release() {
+    let limits = SessionLimits {
+        max_established_inbound: Some(1),
+        ..Default::default()
+    };
+    let mut hub = Node::new(Opts {
+        config: SessionsConfig {
+            limits,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut p1 = Node::default().await;
+    let mut p2 = Node::default().await;
+    connect(&mut p1, &mut hub).await;
+    p2.dial(&hub);
+    // p2 is refused with TooManyPeers after the handshake.
+    // p2 completed its handshake, then hears TooManyPeers.
+    let reason =
+        wait_for!(&mut [&mut hub, &mut p2], 1, SessionEvent::Disconnected { reason, .. } => reason);
+    assert_eq!(reason, DisconnectReason::TooManyPeers);
+    wait_for!(&mut [&mut hub, &mut p2], 0, SessionEvent::IncomingPendingSessionClosed { error: PendingSessionError::TooManyPeers, .. } => ());
+    assert_eq!(hub.mgr.counts().active_inbound, 1);
+    // Pending limit: zero pending inbound allowed → ExceedsSessionLimit.
+    let limits = SessionLimits {
+        max_pending_inbound: Some(0),
+        max_pending_outbound: Some(0),
+        ..Default::default()
+    };
+    let mut closed = Node::new(Opts {
+        config: SessionsConfig {
+            limits,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let err = closed.mgr.dial_outbound(p1.addr, p1.id).unwrap_err();
+    assert_eq!(err.0, 0);
+    // Release: p1 leaves, p2 can join.
+    hub.mgr
+        .disconnect(&p1.id, DisconnectReason::DisconnectRequested);
+    wait_for!(&mut [&mut hub, &mut p1], 0, SessionEvent::Disconnected { .. } => ());
+    assert_eq!(hub.mgr.counts().active_inbound, 0);
+    connect(&mut p2, &mut hub).await;
+}
+
+#[tokio::test]
+async fn unanswered_requests_time_out_then_breach() {
+    let config = SessionsConfig {
+        initial_request_timeout: Duration::from_millis(300),
+        min_request_timeout: Duration::from_millis(100),
+        protocol_breach_request_timeout: Duration::from_millis(1200),
+        ..Default::default()
+    };
+    let mut a = Node::new(Opts {
+        config,
+        ..Default::default()
+    })
+    .await;
+    let mut b = Node::default().await;
+    connect(&mut a, &mut b).await;
+    assert_eq!(
+        a.mgr.session(&b.id).unwrap().request_timeout(),
+        Duration::from_millis(300)
+    );
+    let rx = a.mgr.send_request(&b.id, headers_request());
+    // b's owner holds the responder and never answers.
+    let held = wait_for!(&mut [&mut a, &mut b], 1,
+        SessionEvent::ValidMessage { message: PeerMessage::EthRequest { responder, .. }, .. } => responder);
+    let r = tokio::select! {
+        r = rx => r.unwrap(),
+        _ = async { loop { next_any(&mut [&mut a, &mut b]).await; } } => unreachable!(),
+    };
+    assert_eq!(r, Err(RequestError::Timeout));
+    wait_for!(&mut [&mut a, &mut b], 0, SessionEvent::ProtocolBreach { .. } => ());
+    let reason =
+        wait_for!(&mut [&mut a, &mut b], 1, SessionEvent::Disconnected { reason, .. } => reason);
+    assert_eq!(reason, DisconnectReason::ProtocolBreach);
+    drop(held);
+    assert_eq!(a.mgr.counts(), Default::default());
+}
+
+#[tokio::test]
+async fn adaptive_timeout_follows_a_fast_responder() {
+    let config = SessionsConfig {
+        initial_request_timeout: Duration::from_secs(20),
+        min_request_timeout: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let mut a = Node::new(Opts {
+        config,
+        ..Default::default()
+    })
+    .await;
+    let mut b = Node::default().await;
+    connect(&mut a, &mut b).await;
+    let bid = b.id;
+    for _ in 0..30 {
+        let rx = a.mgr.send_request(&bid, headers_request());
+        let responder = wait_for!(&mut [&mut a, &mut b], 1,
+            SessionEvent::ValidMessage { message: PeerMessage::EthRequest { responder, .. }, .. } => responder);
+        drop(responder);
+        tokio::select! {
+            r = rx => { r.unwrap().unwrap(); }
+            _ = async { loop { next_any(&mut [&mut a, &mut b]).await; } } => unreachable!(),
+        }
+    }
+    let t = a.mgr.session(&bid).unwrap().request_timeout();
+    // 0.9^30 * 20 s ≈ 0.85 s plus a few RTTs: far below the initial 20 s.
+    assert!(t < Duration::from_secs(2), "{t:?}");
+    assert!(t >= Duration::from_millis(50));
+}
+
+#[tokio::test]
+async fn extra_subprotocol_rides_beside_eth() {
+    let proto = || vec![Protocol::new("tst", 1, 4)];
+    let mut a = Node::new(Opts {
+        extra: proto(),
+        ..Default::default()
+    })
+    .await;
+    let mut b = Node::new(Opts {
+        extra: proto(),
+        ..Default::default()
+    })
+    .await;
+    connect(&mut a, &mut b).await;
+    assert!(a.mgr.send_protocol_message(
+        &b.id,
+        "tst",
+        3,
+        bytes::Bytes::from_static(b"\xc3\x01\x02\x03")
+    ));
+    let (name, id, payload) = wait_for!(&mut [&mut a, &mut b], 1,
+        SessionEvent::ValidMessage { message: PeerMessage::Protocol { name, id, payload }, .. } => (name, id, payload));
+    assert_eq!(
+        (name.as_str(), id, &payload[..]),
+        ("tst", 3, &b"\xc3\x01\x02\x03"[..])
+    );
+}
+
+#[tokio::test]
+async fn incompatible_chain_is_refused_both_ways() {
+    let mut a = Node::default().await;
+    let mut b = Node::new(Opts {
+        chain: ethp2p_eth::chain::ChainSpec::sepolia(),
+        ..Default::default()
+    })
+    .await;
+    a.dial(&b);
+    let err = wait_for!(&mut [&mut a, &mut b], 0, SessionEvent::OutgoingPendingSessionClosed { error, .. } => error);
+    assert!(
+        err.reason_sent() == Some(DisconnectReason::SubprotocolSpecific)
+            || err.reason_received() == Some(DisconnectReason::SubprotocolSpecific),
+        "{err:?}"
+    );
+    let err = wait_for!(&mut [&mut a, &mut b], 1, SessionEvent::IncomingPendingSessionClosed { error, .. } => error);
+    assert!(matches!(err, PendingSessionError::Eth(_)), "{err:?}");
+    assert_eq!(a.mgr.counts(), Default::default());
+    assert_eq!(b.mgr.counts(), Default::default());
+}
+
+#[tokio::test]
+async fn garbage_inbound_is_closed_and_counted_back() {
+    let mut a = Node::default().await;
+    let mut s = tokio::net::TcpStream::connect(a.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut s, &[0x00, 0x90, 1, 2, 3].repeat(100))
+        .await
+        .unwrap();
+    let err = wait_for!(&mut [&mut a], 0, SessionEvent::IncomingPendingSessionClosed { error, .. } => error);
+    assert!(matches!(err, PendingSessionError::Ecies(_)), "{err:?}");
+    assert_eq!(a.mgr.counts(), Default::default());
+    let _ = ActiveSessionError::ConnectionClosed;
+}
