@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod node;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -18,12 +19,7 @@ fn main() -> ExitCode {
             println!("id:     {}", hex::encode(id));
             ExitCode::SUCCESS
         }
-        None => {
-            eprintln!(
-                "ethp2p {}: the node is not built yet; see `ethp2p --help`",
-                env!("CARGO_PKG_VERSION")
-            );
-            ExitCode::FAILURE
-        }
+        Some(Command::Node(args)) => node::run(args),
+        None => node::run(cli::NodeArgs::default()),
     }
 }
