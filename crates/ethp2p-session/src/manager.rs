@@ -172,6 +172,7 @@ pub struct SessionManager {
     terminal_rx: mpsc::UnboundedReceiver<Terminal>,
     queued: VecDeque<SessionEvent>,
     spawner: Spawner,
+    trusted: std::collections::HashSet<PeerId>,
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -225,12 +226,28 @@ impl SessionManager {
             terminal_tx,
             terminal_rx,
             queued: VecDeque::new(),
+            trusted: Default::default(),
             spawner: p.spawner.unwrap_or_else(|| {
                 Arc::new(|f| {
                     tokio::spawn(f);
                 })
             }),
         }
+    }
+
+    /// Marks `peer` as trusted: admitted even when the established limits are full.
+    pub fn add_trusted(&mut self, peer: PeerId) {
+        self.trusted.insert(peer);
+    }
+
+    /// Removes `peer` from the trusted set.
+    pub fn remove_trusted(&mut self, peer: &PeerId) -> bool {
+        self.trusted.remove(peer)
+    }
+
+    /// Whether `peer` is trusted.
+    pub fn is_trusted(&self, peer: &PeerId) -> bool {
+        self.trusted.contains(peer)
     }
 
     /// This node's id.
@@ -333,7 +350,9 @@ impl SessionManager {
         remote_addr: SocketAddr,
         peer_id: PeerId,
     ) -> Result<SessionId, ExceedsSessionLimit> {
-        self.counter.ensure_pending(Direction::Outgoing)?;
+        if !self.trusted.contains(&peer_id) {
+            self.counter.ensure_pending(Direction::Outgoing)?;
+        }
         if peer_id == self.local_id {
             let id = self.next_session_id();
             self.queued
@@ -486,7 +505,7 @@ impl SessionManager {
                         remote_addr,
                         direction,
                     });
-                } else if self.counter.ensure_established(direction).is_err() {
+                } else if !self.trusted.contains(&peer_id) && self.counter.ensure_established(direction).is_err() {
                     refuse(DisconnectReason::TooManyPeers, &self.spawner, conn);
                     metrics::handshake_failure("too_many_peers", direction.as_str());
                     let error = PendingSessionError::TooManyPeers;
