@@ -26,6 +26,9 @@ type Aes256Ctr = ctr::Ctr128BE<aes::Aes256>;
 pub const MAX_FRAME_SIZE: usize = 0xff_ffff;
 /// The default limit on a received frame's body.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = MAX_FRAME_SIZE;
+/// Most a frame header alone makes the decoder reserve; larger bodies grow the
+/// buffer as their bytes arrive.
+const PREALLOC_LIMIT: usize = 256 * 1024;
 /// Header-data we write: RLP `[0, 0]` (capability-id, context-id), as geth does.
 const HEADER_DATA: [u8; 3] = [0xc2, 0x80, 0x80];
 
@@ -148,8 +151,9 @@ impl<H: MacHash> FrameCodec<H> {
                         });
                     }
                     let _ = src.split_to(32);
-                    // Allocation bounded by the limit just checked.
-                    let needed = padded(size) + 16;
+                    // Reserve for the body, but never more than a chunk ahead of
+                    // what has arrived: a header alone cannot make us allocate.
+                    let needed = (padded(size) + 16).min(PREALLOC_LIMIT);
                     if src.capacity() < needed {
                         src.reserve(needed - src.len().min(needed));
                     }
@@ -318,6 +322,16 @@ mod tests {
             }
         );
         assert_eq!(header_only.capacity(), cap_before);
+    }
+
+    #[test]
+    fn a_header_alone_does_not_allocate_the_announced_size() {
+        let (mut a, mut b) = pair();
+        let mut wire = BytesMut::new();
+        a.encode_parts(&[&vec![7u8; 8 << 20]], &mut wire).unwrap();
+        let mut src = BytesMut::from(&wire[..32]);
+        assert!(b.decode_frame(&mut src).unwrap().is_none());
+        assert!(src.capacity() <= PREALLOC_LIMIT, "{}", src.capacity());
     }
 
     #[test]

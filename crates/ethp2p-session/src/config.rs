@@ -62,7 +62,12 @@ impl Default for SessionsConfig {
             max_queued_outgoing_bytes: 8 * 1024 * 1024,
             write_stall_timeout: Duration::from_secs(30),
             max_pending_remote_requests: 8,
-            p2p: P2PConfig::default(),
+            // eth messages are capped at 10 MiB, so frames and snappy
+            // payloads beyond that are refused before they are buffered.
+            p2p: P2PConfig {
+                max_payload: ethp2p_eth::handshake::MAX_MESSAGE_SIZE,
+                ..P2PConfig::default()
+            },
             limits: SessionLimits::default(),
         }
     }

@@ -505,7 +505,9 @@ impl SessionManager {
                         remote_addr,
                         direction,
                     });
-                } else if !self.trusted.contains(&peer_id) && self.counter.ensure_established(direction).is_err() {
+                } else if !self.trusted.contains(&peer_id)
+                    && self.counter.ensure_established(direction).is_err()
+                {
                     refuse(DisconnectReason::TooManyPeers, &self.spawner, conn);
                     metrics::handshake_failure("too_many_peers", direction.as_str());
                     let error = PendingSessionError::TooManyPeers;

@@ -45,6 +45,9 @@ pub struct P2PConfig {
     pub ping_timeout: Duration,
     /// Limit on a message's decompressed size (EIP-706: 16 MiB).
     pub max_payload: usize,
+    /// Limit on a received frame after the Hello; `None` derives it from
+    /// `max_payload` (the largest snappy encoding of such a payload, plus its id).
+    pub max_frame_size: Option<usize>,
     /// Time allowed for the Hello exchange.
     pub hello_timeout: Duration,
     /// `poll_ready` flushes before accepting more once this many bytes are queued.
@@ -57,9 +60,19 @@ impl Default for P2PConfig {
             ping_interval: Duration::from_secs(15),
             ping_timeout: Duration::from_secs(20),
             max_payload: MAX_PAYLOAD_SIZE,
+            max_frame_size: None,
             hello_timeout: Duration::from_secs(10),
             write_backpressure: 256 * 1024,
         }
+    }
+}
+
+impl P2PConfig {
+    /// The frame size limit in force after Hello.
+    pub fn frame_limit(&self) -> usize {
+        self.max_frame_size
+            .unwrap_or_else(|| snap::raw::max_compress_len(self.max_payload).saturating_add(9))
+            .min(ethp2p_rlpx::MAX_FRAME_SIZE)
     }
 }
 
@@ -175,10 +188,9 @@ pub async fn handshake<Io: AsyncRead + AsyncWrite + Unpin>(
         hello.encode(&mut body);
         queue_plain(&mut stream, HELLO_ID, &body)?;
         flush(&mut stream).await?;
-        let max = stream.codec_mut().max_frame_size();
         stream.codec_mut().set_max_frame_size(MAX_HELLO_SIZE);
         let frame = stream.next().await;
-        stream.codec_mut().set_max_frame_size(max);
+        stream.codec_mut().set_max_frame_size(config.frame_limit());
         match frame {
             None => Err(P2PHandshakeError::ConnectionClosed),
             Some(Err(e)) => Err(e.into()),
