@@ -337,7 +337,14 @@ impl State {
                     notice,
                 })
             }
-            Wake::Incoming(Some(Ok(msg))) => self.on_message(msg),
+            Wake::Incoming(Some(Ok(msg))) => {
+                let end = self.on_message(msg);
+                // Give back buffer memory a large message left behind.
+                if self.s.conn.pending_write_bytes() == 0 {
+                    self.s.conn.shrink_buffers();
+                }
+                end
+            }
             Wake::Tick => self.on_tick(),
             Wake::WriteError(e) => Some(End::Error {
                 error: e.into(),
