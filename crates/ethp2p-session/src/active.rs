@@ -242,8 +242,14 @@ impl State {
         if let Poll::Ready(Err(e)) = self.s.conn.poll_flush(cx) {
             return Poll::Ready(Wake::WriteError(e));
         }
-        if let Poll::Ready(Some(reason)) = self.s.disconnect_rx.poll_recv(cx) {
-            return Poll::Ready(Wake::Disconnect(reason));
+        match self.s.disconnect_rx.poll_recv(cx) {
+            Poll::Ready(Some(reason)) => return Poll::Ready(Wake::Disconnect(reason)),
+            // The manager dropped our handle: nobody owns this session any more
+            // (noticed even while commands are not read because writes are stuck).
+            Poll::Ready(None) => {
+                return Poll::Ready(Wake::Disconnect(DisconnectReason::ClientQuitting))
+            }
+            Poll::Pending => {}
         }
         if self.slot.is_some() {
             match self.s.to_manager.poll_reserve(cx) {

@@ -41,8 +41,17 @@ impl Default for Opts {
     }
 }
 
+/// A task spawner for [`Node::with_spawner`] (the manager's `Spawner`).
+pub type Spawner = std::sync::Arc<dyn Fn(futures::future::BoxFuture<'static, ()>) + Send + Sync>;
+
 impl Node {
     pub async fn new(opts: Opts) -> Self {
+        Self::with_spawner(opts, None).await
+    }
+
+    /// Like [`Node::new`], with the manager's tasks run by `spawner`
+    /// (`None`: `tokio::spawn`).
+    pub async fn with_spawner(opts: Opts, spawner: Option<Spawner>) -> Self {
         let key = generate_secret_key();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -56,7 +65,7 @@ impl Node {
             fork_filter: opts.chain.fork_filter(head),
             eth_versions: opts.versions,
             extra_protocols: opts.extra,
-            spawner: None,
+            spawner,
         });
         let id = mgr.local_id();
         Self {
