@@ -1,8 +1,16 @@
 //! Command-line arguments.
+//!
+//! Every option of `ethp2p node` is optional here so that a flag given on the
+//! command line can be told apart from one left out: the values of a
+//! `--config` file fill the gaps, then the documented defaults
+//! (see [`crate::config`]).
 
 use clap::{Parser, Subcommand};
 use ethp2p_rlpx::NodeRecord;
-use std::{net::IpAddr, path::PathBuf};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+};
 
 /// ethp2p: an Ethereum devp2p node and networking toolkit.
 #[derive(Debug, Parser)]
@@ -17,83 +25,159 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the node (the default).
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
+    /// Dial one node, run ECIES + Hello + Status, print its Hello and Status as JSON.
+    Handshake(HandshakeArgs),
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
     /// Benchmark the RLPx transport against the limits of its primitives; prints JSON lines.
     Bench(crate::bench::BenchArgs),
 }
 
-/// Options of `ethp2p node`.
-#[derive(Debug, Clone, clap::Args)]
+/// Options of `ethp2p node`. The same keys (without the leading `--`) may be
+/// given in the TOML file named by `--config`; the command line wins.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct NodeArgs {
-    /// Chain to follow: mainnet, sepolia, holesky or hoodi.
-    #[arg(long, default_value = "mainnet", value_parser = parse_chain)]
-    pub chain: String,
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
-    pub addr: IpAddr,
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 30303)]
-    pub port: u16,
-    /// Data directory (node key); default `$XDG_DATA_HOME/ethp2p/<chain>` or `~/.local/share/ethp2p/<chain>`.
+    /// TOML file with any of these options, keyed by their long names (`port = 30304`, `peer = ["enode://…"]`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Chain to follow: mainnet, sepolia, holesky or hoodi [default: mainnet].
+    #[arg(long, value_parser = parse_chain)]
+    pub chain: Option<String>,
+    /// Address to listen on [default: 0.0.0.0].
+    #[arg(long)]
+    pub addr: Option<IpAddr>,
+    /// TCP port to listen on; 0 picks a free port [default: 30303].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Data directory (node key) [default: `$XDG_DATA_HOME/ethp2p/<chain>` or `~/.local/share/ethp2p/<chain>`].
     #[arg(long)]
     pub datadir: Option<PathBuf>,
     /// Node secret key as 64 hex characters (overrides the key file).
     #[arg(long, value_parser = parse_key)]
     pub nodekey: Option<ethp2p_rlpx::SecretKey>,
-    /// Static peer, redialed when lost (repeatable).
+    /// Static peer, dialed and redialed when lost (repeatable).
     #[arg(long = "peer", value_name = "ENODE")]
     pub peers: Vec<NodeRecord>,
+    /// Trusted peer: admitted even when the peer limits are full, and kept dialed (repeatable).
+    #[arg(long = "trusted-peer", value_name = "ENODE")]
+    pub trusted_peers: Vec<NodeRecord>,
     /// Do not dial the chain's bootnodes.
     #[arg(long)]
     pub no_bootnodes: bool,
-    /// Maximum established peers (geth default 50; a third of them outbound).
-    #[arg(long, default_value_t = 50)]
-    pub max_peers: u32,
-    /// Maximum inbound connections still authenticating.
-    #[arg(long, default_value_t = 50)]
-    pub max_pending_inbound: u32,
-    /// Maximum outbound connections still authenticating.
-    #[arg(long, default_value_t = 16)]
-    pub max_pending_outbound: u32,
-    /// Log format.
-    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
-    pub log_format: String,
+    /// Maximum established peers; a third of them outbound, as geth [default: 50].
+    #[arg(long)]
+    pub max_peers: Option<u32>,
+    /// Maximum established inbound peers [default: max-peers minus max-outbound].
+    #[arg(long)]
+    pub max_inbound: Option<u32>,
+    /// Maximum established outbound peers [default: max-peers / 3, at least 1].
+    #[arg(long)]
+    pub max_outbound: Option<u32>,
+    /// Maximum inbound connections still authenticating [default: 50].
+    #[arg(long)]
+    pub max_pending_inbound: Option<u32>,
+    /// Maximum outbound connections still authenticating [default: 16].
+    #[arg(long)]
+    pub max_pending_outbound: Option<u32>,
+    /// JSON-RPC address (HTTP and WebSocket on one port); port 0 picks a free one [default: 127.0.0.1:8545].
+    #[arg(long, value_name = "IP:PORT")]
+    pub rpc_addr: Option<SocketAddr>,
+    /// Allow --rpc-addr to be a non-loopback address (anyone who reaches it can add and drop peers).
+    #[arg(long)]
+    pub rpc_allow_external: bool,
+    /// Do not serve JSON-RPC.
+    #[arg(long)]
+    pub no_rpc: bool,
+    /// Serve Prometheus metrics at http://IP:PORT/metrics [default: off].
+    #[arg(long, value_name = "IP:PORT")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// First wait before redialing a lost static peer or bootnode, in seconds; doubles per failure up to 300 [default: 5].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_backoff)]
+    pub redial_backoff: Option<f64>,
+    /// Log format: text or json [default: text].
+    #[arg(long, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     /// More logging (-v info about peers, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Less logging.
-    #[arg(short, long)]
+    /// Less logging (warnings and errors only).
+    #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 }
 
-impl Default for NodeArgs {
-    fn default() -> Self {
-        // Parsing no arguments gives the documented defaults.
-        match <NodeArgsOnly as Parser>::try_parse_from(["node"]) {
-            Ok(a) => a.args,
-            Err(e) => e.exit(),
-        }
+/// Options of `ethp2p handshake`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HandshakeArgs {
+    /// The node to check, as `enode://<id>@<ip>:<port>`.
+    #[arg(value_name = "ENODE")]
+    pub enode: NodeRecord,
+    /// Chain whose Status we offer: mainnet, sepolia, holesky or hoodi.
+    #[arg(long, default_value = "mainnet", value_parser = parse_chain)]
+    pub chain: String,
+    /// Seconds allowed for each stage (TCP connect, ECIES, Hello, Status).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: f64,
+}
+
+/// Parses a NodeArgs from `args` (without the program and subcommand names);
+/// used for `--config` files, whose keys are turned into flags.
+pub fn parse_node_args<I: IntoIterator<Item = String>>(args: I) -> Result<NodeArgs, clap::Error> {
+    #[derive(Debug, Parser)]
+    #[command(name = "config", no_binary_name = true)]
+    struct Only {
+        #[command(flatten)]
+        args: NodeArgs,
     }
+    Only::try_parse_from(args).map(|o| o.args)
 }
 
-#[derive(Debug, Parser)]
-struct NodeArgsOnly {
-    #[command(flatten)]
-    args: NodeArgs,
+/// A clap error as one line: its first paragraph, without the `error: `
+/// prefix (the paragraph may list the missing arguments on further lines).
+pub fn first_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let paragraph: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    paragraph
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
-fn parse_chain(s: &str) -> Result<String, String> {
+pub(crate) fn parse_chain(s: &str) -> Result<String, String> {
     ethp2p_eth::chain::ChainSpec::by_name(s)
         .map(|c| c.name.clone())
         .ok_or_else(|| format!("unknown chain {s:?} (mainnet, sepolia, holesky, hoodi)"))
 }
 
-fn parse_key(s: &str) -> Result<ethp2p_rlpx::SecretKey, String> {
-    let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|e| format!("not hex: {e}"))?;
+pub(crate) fn parse_key(s: &str) -> Result<ethp2p_rlpx::SecretKey, String> {
+    let bytes =
+        hex::decode(s.trim().trim_start_matches("0x")).map_err(|e| format!("not hex: {e}"))?;
     let arr: [u8; 32] = bytes
         .try_into()
         .map_err(|_| "must be 32 bytes (64 hex characters)".to_string())?;
     ethp2p_rlpx::SecretKey::from_byte_array(arr).map_err(|e| e.to_string())
+}
+
+fn parse_seconds(s: &str, min: f64, max: f64) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || v < min || v > max {
+        return Err(format!("must be between {min} and {max} seconds"));
+    }
+    Ok(v)
+}
+
+fn parse_backoff(s: &str) -> Result<f64, String> {
+    parse_seconds(s, 0.05, 300.0)
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    parse_seconds(s, 0.1, 600.0)
 }

@@ -2,16 +2,34 @@
 
 mod bench;
 mod cli;
+mod config;
+mod enr;
+mod handshake;
+mod metrics;
 mod node;
+mod rpc;
 
-use clap::Parser;
+use clap::{error::ErrorKind, Parser};
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => {
+                // One line, naming the flag; `--help` has the rest.
+                eprintln!("error: {} (see --help)", cli::first_line(&e));
+                return ExitCode::from(2);
+            }
+        },
+    };
     match cli.command {
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Handshake(args)) => handshake::run(args),
         Some(Command::Keygen) => {
             let key = ethp2p_rlpx::generate_secret_key();
             let id = ethp2p_rlpx::key::peer_id_from_secret_key(&key);
@@ -19,7 +37,7 @@ fn main() -> ExitCode {
             println!("id:     {}", hex::encode(id));
             ExitCode::SUCCESS
         }
-        Some(Command::Node(args)) => node::run(args),
+        Some(Command::Node(args)) => node::run(*args),
         None => node::run(cli::NodeArgs::default()),
     }
 }

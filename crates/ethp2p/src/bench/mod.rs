@@ -10,7 +10,7 @@ mod stats;
 
 use clap::Args;
 use ethp2p_rlpx::FrameCodec;
-use rlpx::{Limit, INITIATOR_OPS, RECIPIENT_OPS};
+use rlpx::{Exchange, Limit, INITIATOR_OPS, RECIPIENT_OPS};
 use serde_json::Value;
 use stats::{median, Config, Record, Runner, Summary};
 use std::{process::ExitCode, time::Instant};
@@ -52,6 +52,16 @@ const HANDSHAKES: [&str; 4] = [
     HS_TCP_CONCURRENT,
 ];
 
+/// The plain-TCP baselines of the loopback handshakes: handshake, baseline, dialers.
+const TCP_BASELINES: [(&str, &str, usize); 2] = [
+    (HS_TCP_SEQUENTIAL, "baseline.tcp_exchange.sequential", 1),
+    (
+        HS_TCP_CONCURRENT,
+        "baseline.tcp_exchange.concurrent64",
+        CONCURRENT_DIALERS,
+    ),
+];
+
 /// Frame measurements: name, transport, payload size.
 const FRAMES: [(&str, &str, usize); 4] = [
     ("frame.memory.1KiB", "memory", KIB),
@@ -65,6 +75,7 @@ fn all_names() -> Vec<&'static str> {
         .iter()
         .chain(&primitives::SYMMETRIC)
         .chain(&HANDSHAKES)
+        .chain(TCP_BASELINES.iter().map(|(_, name, _)| name))
         .chain(FRAMES.iter().map(|(name, _, _)| name))
         .copied()
         .collect()
@@ -91,6 +102,8 @@ pub struct Measurement {
     unit: &'static str,
     params: Vec<(&'static str, Value)>,
     limit: Option<Limit>,
+    /// A measurement of the same work without the cryptography.
+    baseline: Option<&'static str>,
     runner: Runner,
     values: Vec<f64>,
 }
@@ -102,6 +115,7 @@ impl Measurement {
             unit,
             params: Vec::new(),
             limit: None,
+            baseline: None,
             runner,
             values: Vec::new(),
         }
@@ -114,6 +128,11 @@ impl Measurement {
 
     fn limit(mut self, limit: Limit) -> Self {
         self.limit = Some(limit);
+        self
+    }
+
+    fn baseline(mut self, name: &'static str) -> Self {
+        self.baseline = Some(name);
         self
     }
 
@@ -190,19 +209,35 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
                 ),
         );
     }
-    for (name, dialers) in [
-        (HS_TCP_SEQUENTIAL, 1),
-        (HS_TCP_CONCURRENT, CONCURRENT_DIALERS),
-    ] {
-        if sel.wants(name) {
+    for (handshake, baseline, dialers) in TCP_BASELINES {
+        if sel.wants(handshake) {
             all.push(
-                Measurement::new(name, "handshakes/s", rlpx::tcp(&cfg, dialers)?)
-                    .limit(Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS]))
-                    .param("dialers", dialers as u64)
-                    .param(
-                        "runtime",
-                        "tokio current_thread, both ends, fresh TCP connection each",
-                    ),
+                Measurement::new(
+                    handshake,
+                    "handshakes/s",
+                    rlpx::tcp(&cfg, dialers, Exchange::Rlpx)?,
+                )
+                .limit(Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS]))
+                .baseline(baseline)
+                .param("dialers", dialers as u64)
+                .param(
+                    "runtime",
+                    "tokio current_thread, both ends, fresh TCP connection each",
+                ),
+            );
+        }
+        if sel.wants(handshake) || sel.wants(baseline) {
+            all.push(
+                Measurement::new(
+                    baseline,
+                    "connections/s",
+                    rlpx::tcp(&cfg, dialers, Exchange::Plain)?,
+                )
+                .param("dialers", dialers as u64)
+                .param(
+                    "exchange",
+                    "fresh TCP connection, auth-sized write, ack-sized reply, close; no crypto",
+                ),
             );
         }
     }
@@ -230,7 +265,7 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
     let group = |m: &Measurement| {
         if primitives::ASYMMETRIC.contains(&m.name) {
             0
-        } else if HANDSHAKES.contains(&m.name) {
+        } else if HANDSHAKES.contains(&m.name) || m.name.starts_with("baseline.") {
             1
         } else if primitives::SYMMETRIC.contains(&m.name) {
             2
@@ -297,6 +332,16 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
                     "ratio_best_runs",
                     stats::round(best(m) / limit.value(&best_costs), 4),
                 );
+        }
+        // The limit once the plain TCP work the primitives leave out is added.
+        let baseline = m.baseline.and_then(|b| all.iter().find(|o| o.name == b));
+        if let (Some(limit), Some(base)) = (m.limit, baseline) {
+            let crypto = 1.0 / limit.value(&costs);
+            let with_tcp = 1.0 / (crypto + 1.0 / median(&base.values));
+            let ratio = record.summary.median / with_tcp;
+            record = record
+                .param("limit_with_tcp_baseline", stats::round(with_tcp, 4))
+                .param("ratio_with_tcp_baseline", stats::round(ratio, 4));
         }
         println!("{}", record.param("run_seconds", secs).to_json());
     }

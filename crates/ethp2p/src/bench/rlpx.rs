@@ -20,6 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     runtime::Runtime,
 };
@@ -259,12 +260,84 @@ pub fn initiator(cfg: &Config) -> Result<Runner, String> {
     }))
 }
 
-/// (c) and (d): complete handshakes over TCP loopback with both ends on one
-/// current-thread runtime. `dialers` tasks each open a fresh connection and
-/// run the handshake, one after another, until the run time is up; the
-/// listener answers each connection in its own task. Every started handshake
-/// is finished and counted, and the clock stops when the last one ends.
-async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<f64, String> {
+/// What each loopback connection carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exchange {
+    /// A complete RLPx handshake (`connect` / `accept`).
+    Rlpx,
+    /// The baseline: the same TCP connection churn and one write of an
+    /// average auth's size and one of an average ack's size, no cryptography.
+    Plain,
+}
+
+/// Average EIP-8 auth on the wire: prefix, RLP body (168), padding (100..=250),
+/// ECIES overhead (113).
+const PLAIN_AUTH_BYTES: usize = 2 + 168 + 175 + 113;
+/// Average EIP-8 ack on the wire: prefix, RLP body (102), padding, ECIES overhead.
+const PLAIN_ACK_BYTES: usize = 2 + 102 + 175 + 113;
+
+/// The listening side of one connection.
+async fn serve(socket: TcpStream, key: SecretKey, exchange: Exchange) -> Result<(), String> {
+    socket.set_nodelay(true).map_err(|e| e.to_string())?;
+    match exchange {
+        Exchange::Rlpx => accept(socket, &key, HANDSHAKE_TIMEOUT)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        Exchange::Plain => {
+            let mut socket = socket;
+            let mut auth = [0u8; PLAIN_AUTH_BYTES];
+            socket
+                .read_exact(&mut auth)
+                .await
+                .map_err(|e| e.to_string())?;
+            socket
+                .write_all(&[0x5a; PLAIN_ACK_BYTES])
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The dialing side of one connection.
+async fn dial(
+    addr: std::net::SocketAddr,
+    key: SecretKey,
+    remote: ethp2p_rlpx::PeerId,
+    exchange: Exchange,
+) -> Result<(), String> {
+    let socket = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    socket.set_nodelay(true).map_err(|e| e.to_string())?;
+    match exchange {
+        Exchange::Rlpx => connect(socket, &key, remote, HANDSHAKE_TIMEOUT)
+            .await
+            .map(drop)
+            .map_err(|e| format!("handshake with {addr}: {e}")),
+        Exchange::Plain => {
+            let mut socket = socket;
+            socket
+                .write_all(&[0xa5; PLAIN_AUTH_BYTES])
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut ack = [0u8; PLAIN_ACK_BYTES];
+            socket
+                .read_exact(&mut ack)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+    }
+}
+
+/// (c) and (d), and their baseline: connections over TCP loopback with both
+/// ends on one current-thread runtime. `dialers` tasks each open a fresh
+/// connection and run the exchange, one after another, until the run time is
+/// up; the listener serves each connection in its own task. Every started
+/// exchange is finished and counted, and the clock stops when the last one
+/// ends. Returns exchanges per second.
+async fn tcp_exchanges(run: Duration, dialers: usize, exchange: Exchange) -> Result<f64, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("bind 127.0.0.1: {e}"))?;
@@ -287,11 +360,7 @@ async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<f64, String> {
             };
             let errors = errors.clone();
             tokio::spawn(async move {
-                let _ = socket.set_nodelay(true);
-                if accept(socket, &server_key, HANDSHAKE_TIMEOUT)
-                    .await
-                    .is_err()
-                {
+                if serve(socket, server_key, exchange).await.is_err() {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
             });
@@ -305,14 +374,7 @@ async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<f64, String> {
             tokio::spawn(async move {
                 let mut done = 0u64;
                 while Instant::now() < deadline {
-                    let socket = TcpStream::connect(addr)
-                        .await
-                        .map_err(|e| format!("connect {addr}: {e}"))?;
-                    socket.set_nodelay(true).map_err(|e| e.to_string())?;
-                    let stream = connect(socket, &client_key, server_id, HANDSHAKE_TIMEOUT)
-                        .await
-                        .map_err(|e| format!("handshake with {addr}: {e}"))?;
-                    drop(stream);
+                    dial(addr, client_key, server_id, exchange).await?;
                     done += 1;
                 }
                 Ok::<u64, String>(done)
@@ -335,19 +397,20 @@ async fn tcp_handshakes(run: Duration, dialers: usize) -> Result<f64, String> {
     }
     match server_errors.load(Ordering::Relaxed) {
         0 => Ok(total as f64 / elapsed.as_secs_f64()),
-        n => Err(format!("{n} handshakes failed on the listening side")),
+        n => Err(format!("{n} connections failed on the listening side")),
     }
 }
 
 /// (c) and (d): handshakes per second over TCP loopback with `dialers`
-/// concurrent dialers, both ends on one current-thread runtime.
-pub fn tcp(cfg: &Config, dialers: usize) -> Result<Runner, String> {
+/// concurrent dialers, both ends on one current-thread runtime; or, for
+/// [`Exchange::Plain`], the baseline connections per second.
+pub fn tcp(cfg: &Config, dialers: usize, exchange: Exchange) -> Result<Runner, String> {
     let rt = current_thread_runtime()?;
     let run_time = cfg.run_time();
     // Warm-up: sockets, allocator, code paths.
-    rt.block_on(tcp_handshakes(run_time / 5, dialers))?;
+    rt.block_on(tcp_exchanges(run_time / 5, dialers, exchange))?;
     Ok(Box::new(move || {
-        rt.block_on(tcp_handshakes(run_time, dialers))
+        rt.block_on(tcp_exchanges(run_time, dialers, exchange))
     }))
 }
 

@@ -1,0 +1,798 @@
+//! Process-level tests of the `ethp2p` binary: real nodes on loopback
+//! (`--no-bootnodes`, ephemeral ports, a temporary data directory each),
+//! driven and observed through their JSON-RPC.
+//!
+//! Synchronisation is on observable state only: RPC results polled with a
+//! bounded number of short tries, process exits and stdout lines awaited
+//! under a timeout. No fixed sleep orders anything.
+
+use jsonrpsee_core::{
+    client::{ClientT, Subscription, SubscriptionClientT},
+    rpc_params,
+};
+use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
+use serde_json::Value;
+use std::{future::Future, net::SocketAddr, path::Path, process::Stdio, time::Duration};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    process::{Child, ChildStdout, Command},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
+/// Upper bound of any wait in these tests.
+const WAIT: Duration = Duration::from_secs(30);
+/// Interval between two polls of a node's state.
+const POLL: Duration = Duration::from_millis(100);
+
+/// A running `ethp2p node`; killed when dropped.
+struct NodeProc {
+    child: Child,
+    _stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    enode: String,
+    rpc_addr: SocketAddr,
+    metrics_url: Option<String>,
+    rpc: HttpClient,
+    log: std::path::PathBuf,
+}
+
+impl NodeProc {
+    /// Port of the p2p listener, from the enode.
+    fn port(&self) -> u16 {
+        self.enode.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// The 128-hex public key in the enode.
+    fn pubkey(&self) -> &str {
+        &self.enode["enode://".len().."enode://".len() + 128]
+    }
+
+    async fn call(&self, method: &str, params: jsonrpsee_core::params::ArrayParams) -> Value {
+        match self.rpc.request::<Value, _>(method, params).await {
+            Ok(v) => v,
+            Err(e) => panic!("{method}: {e}\n{}", self.log_text()),
+        }
+    }
+
+    async fn peers(&self) -> Vec<Value> {
+        match self.call("admin_peers", rpc_params![]).await {
+            Value::Array(a) => a,
+            other => panic!("admin_peers returned {other}"),
+        }
+    }
+
+    async fn node_info(&self) -> Value {
+        self.call("admin_nodeInfo", rpc_params![]).await
+    }
+
+    async fn ws(&self) -> WsClient {
+        WsClientBuilder::default()
+            .build(format!("ws://{}", self.rpc_addr))
+            .await
+            .expect("websocket connection")
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM.
+    async fn terminate(&self) {
+        let pid = self.child.id().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// Starts `ethp2p node` on loopback with ephemeral ports and `extra` flags.
+async fn start(datadir: &Path, extra: &[&str]) -> NodeProc {
+    start_with(datadir, &["--port", "0"], extra).await
+}
+
+async fn start_with(datadir: &Path, port: &[&str], extra: &[&str]) -> NodeProc {
+    std::fs::create_dir_all(datadir).unwrap();
+    let log = datadir.join(format!("node-{}.log", std::process::id()));
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .arg("node")
+        .args(["--no-bootnodes", "--addr", "127.0.0.1"])
+        .args(port)
+        .args(["--rpc-addr", "127.0.0.1:0", "-vv", "--datadir"])
+        .arg(datadir)
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ethp2p");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let wants_metrics = extra.contains(&"--metrics-addr");
+    let read = async {
+        let enode = lines.next_line().await.unwrap().expect("enode line");
+        let rpc = lines.next_line().await.unwrap().expect("rpc line");
+        let metrics = if wants_metrics {
+            lines.next_line().await.unwrap()
+        } else {
+            None
+        };
+        (enode, rpc, metrics)
+    };
+    let (enode, rpc, metrics) = match tokio::time::timeout(WAIT, read).await {
+        Ok(v) => v,
+        Err(_) => panic!(
+            "node printed no enode/rpc lines: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        ),
+    };
+    assert!(enode.starts_with("enode://"), "first line: {enode}");
+    let rpc_addr: SocketAddr = rpc
+        .strip_prefix("rpc: http://")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("rpc line: {rpc}"))
+        .parse()
+        .unwrap();
+    let metrics_url = metrics.map(|m| m.strip_prefix("metrics: ").unwrap().to_string());
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{rpc_addr}"))
+        .unwrap();
+    NodeProc {
+        child,
+        _stdout: lines,
+        enode,
+        rpc_addr,
+        metrics_url,
+        rpc: client,
+        log,
+    }
+}
+
+/// Polls `probe` every [`POLL`] until it yields a value, at most for [`WAIT`].
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let tries = (WAIT.as_millis() / POLL.as_millis()) as usize;
+    for _ in 0..tries {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits until `node` lists exactly one peer, with the given public key, and returns it.
+async fn wait_peer(node: &NodeProc, pubkey: &str) -> Value {
+    eventually(
+        &format!("peer {}… on {}", &pubkey[..8], node.enode),
+        || async {
+            let peers = node.peers().await;
+            (peers.len() == 1 && peers[0]["enode"].as_str().unwrap_or("").contains(pubkey))
+                .then(|| peers[0].clone())
+        },
+    )
+    .await
+}
+
+async fn wait_no_peers(node: &NodeProc) {
+    eventually(&format!("no peers on {}", node.enode), || async {
+        node.peers().await.is_empty().then_some(())
+    })
+    .await
+}
+
+/// The next event of `kind` on the subscription (others are skipped).
+async fn next_event(sub: &mut Subscription<Value>, kind: &str) -> Value {
+    let find = async {
+        loop {
+            let ev = sub
+                .next()
+                .await
+                .expect("subscription open")
+                .expect("valid event");
+            if ev["type"] == kind {
+                return ev;
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, find)
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} event"))
+}
+
+async fn http_get(url: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    s.write_all(
+        format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(WAIT, s.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_peer_lists_both_sides_and_remove_peer_drops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = start(
+        &dir.path().join("a"),
+        &["--redial-backoff", "0.1", "--metrics-addr", "127.0.0.1:0"],
+    )
+    .await;
+    let b = start(&dir.path().join("b"), &[]).await;
+    let a_id = a.node_info().await["id"].as_str().unwrap().to_string();
+    let b_info = b.node_info().await;
+    let b_id = b_info["id"].as_str().unwrap().to_string();
+    assert_eq!(b_info["enode"], b.enode);
+    assert_eq!(b_info["ports"]["listener"], b.port());
+    assert!(b_info["enr"].as_str().unwrap().starts_with("enr:"));
+    let genesis = b_info["protocols"]["eth"]["genesis"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    for n in [&a, &b] {
+        assert_eq!(n.call("net_peerCount", rpc_params![]).await, "0x0");
+        assert_eq!(n.call("net_listening", rpc_params![]).await, true);
+        assert_eq!(n.call("net_version", rpc_params![]).await, "1");
+        let v = n.call("web3_clientVersion", rpc_params![]).await;
+        assert!(v.as_str().unwrap().starts_with("ethp2p/v"), "{v}");
+    }
+
+    // Peer events on A, geth's way (admin_subscribe "peerEvents").
+    let ws = a.ws().await;
+    let mut events: Subscription<Value> = ws
+        .subscribe(
+            "admin_subscribe",
+            rpc_params!["peerEvents"],
+            "admin_unsubscribe",
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        a.call("admin_addPeer", rpc_params![b.enode.clone()]).await,
+        true
+    );
+
+    let on_a = wait_peer(&a, b.pubkey()).await;
+    let on_b = wait_peer(&b, a.pubkey()).await;
+
+    // A dialed B: outbound, static, B's listening address.
+    assert_eq!(on_a["id"], b_id.as_str());
+    assert_eq!(on_a["enode"], b.enode.as_str());
+    assert_eq!(on_a["network"]["inbound"], false);
+    assert_eq!(on_a["network"]["static"], true);
+    assert_eq!(on_a["network"]["trusted"], false);
+    assert_eq!(
+        on_a["network"]["remoteAddress"],
+        format!("127.0.0.1:{}", b.port())
+    );
+    assert!(on_a["name"].as_str().unwrap().starts_with("ethp2p/v"));
+    // B was dialed: inbound, not static, the two sockets mirror each other.
+    assert_eq!(on_b["id"], a_id.as_str());
+    assert_eq!(
+        on_b["enode"],
+        a.enode.as_str(),
+        "inbound enode uses the Hello port"
+    );
+    assert_eq!(on_b["network"]["inbound"], true);
+    assert_eq!(on_b["network"]["static"], false);
+    assert_eq!(
+        on_b["network"]["localAddress"],
+        format!("127.0.0.1:{}", b.port())
+    );
+    assert_eq!(
+        on_b["network"]["remoteAddress"],
+        on_a["network"]["localAddress"]
+    );
+    for p in [&on_a, &on_b] {
+        let caps: Vec<&str> = p["caps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        for c in ["eth/66", "eth/67", "eth/68", "eth/69"] {
+            assert!(caps.contains(&c), "{caps:?}");
+        }
+        let eth = &p["protocols"]["eth"];
+        assert_eq!(eth["version"], 69);
+        assert_eq!(eth["earliestBlock"], 0);
+        assert_eq!(eth["latestBlock"], 0);
+        assert_eq!(eth["latestBlockHash"], genesis.as_str());
+    }
+    for n in [&a, &b] {
+        assert_eq!(n.call("net_peerCount", rpc_params![]).await, "0x1");
+    }
+
+    // The event feed saw the peer come and its Status go both ways.
+    let add = next_event(&mut events, "add").await;
+    assert_eq!(add["peer"], b_id.as_str());
+    assert_eq!(add["remote"], format!("127.0.0.1:{}", b.port()));
+    let sent = next_event(&mut events, "msgsend").await;
+    assert_eq!(
+        (sent["protocol"].as_str(), sent["msg_code"].as_u64()),
+        (Some("eth"), Some(0))
+    );
+    assert!(sent["msg_size"].as_u64().unwrap() > 0);
+    let recv = next_event(&mut events, "msgrecv").await;
+    assert_eq!(
+        (recv["peer"].as_str(), recv["msg_code"].as_u64()),
+        (Some(b_id.as_str()), Some(0))
+    );
+
+    // Metrics follow the peer count.
+    let url = a.metrics_url.clone().unwrap();
+    eventually("ethp2p_peers metric", || async {
+        let body = http_get(&url).await;
+        body.contains("ethp2p_peers{direction=\"outbound\"} 1")
+            .then_some(())
+    })
+    .await;
+
+    assert_eq!(
+        a.call("admin_removePeer", rpc_params![b.enode.clone()])
+            .await,
+        true
+    );
+    wait_no_peers(&a).await;
+    wait_no_peers(&b).await;
+    let drop = next_event(&mut events, "drop").await;
+    assert_eq!(drop["peer"], b_id.as_str());
+    assert_eq!(drop["error"], "disconnect requested");
+    for n in [&a, &b] {
+        assert_eq!(n.call("net_peerCount", rpc_params![]).await, "0x0");
+    }
+    // Removed means not redialed: with a 0.1 s back-off a redial would come
+    // within a second; watch for two.
+    for _ in 0..20 {
+        assert!(a.peers().await.is_empty(), "removed peer came back");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_peer_is_redialed_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let b_dir = dir.path().join("b");
+    let mut b = start(&b_dir, &["--nodekey", key]).await;
+    let b_port = b.port().to_string();
+    let a = start(
+        &dir.path().join("a"),
+        &["--peer", &b.enode.clone(), "--redial-backoff", "0.1"],
+    )
+    .await;
+    let first = wait_peer(&a, b.pubkey()).await;
+    assert_eq!(first["network"]["static"], true);
+    assert_eq!(first["network"]["inbound"], false);
+
+    // B dies without a word, then comes back with the same key and port.
+    b.child.kill().await.unwrap();
+    wait_no_peers(&a).await;
+    let b_enode = b.enode.clone();
+    drop(b);
+    let b = start_with(&b_dir, &["--port", &b_port], &["--nodekey", key]).await;
+    assert_eq!(b.enode, b_enode);
+    let again = wait_peer(&a, b.pubkey()).await;
+    assert_eq!(again["network"]["inbound"], false);
+    let on_b = wait_peer(&b, a.pubkey()).await;
+    assert_eq!(on_b["network"]["inbound"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_peer_is_admitted_over_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = start(&dir.path().join("b"), &["--max-peers", "0"]).await;
+    let a = start(
+        &dir.path().join("a"),
+        &["--peer", &b.enode.clone(), "--redial-backoff", "0.1"],
+    )
+    .await;
+    let b_events_ws = b.ws().await;
+    let mut b_events: Subscription<Value> = b_events_ws
+        .subscribe(
+            "admin_peerEvents",
+            rpc_params![],
+            "admin_unsubscribePeerEvents",
+        )
+        .await
+        .unwrap();
+    // B is full (no slots at all) and turns A away until it trusts A.
+    assert!(b.peers().await.is_empty());
+    assert_eq!(
+        b.call("admin_addTrustedPeer", rpc_params![a.enode.clone()])
+            .await,
+        true
+    );
+    let on_b = wait_peer(&b, a.pubkey()).await;
+    assert_eq!(on_b["network"]["trusted"], true);
+    assert_eq!(on_b["network"]["inbound"], true);
+    let add = next_event(&mut b_events, "add").await;
+    assert_eq!(add["peer"], on_b["id"]);
+    assert_eq!(
+        b.call("admin_removeTrustedPeer", rpc_params![a.enode.clone()])
+            .await,
+        true
+    );
+    let on_b = wait_peer(&b, a.pubkey()).await;
+    assert_eq!(on_b["network"]["trusted"], false);
+    // An invalid enode is an RPC error, not a crash.
+    let err = b
+        .rpc
+        .request::<Value, _>("admin_addPeer", rpc_params!["enode://nope"])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid enode"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_says_client_quitting_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = start(&dir.path().join("a"), &[]).await;
+    let b = start(&dir.path().join("b"), &[]).await;
+    let ws = b.ws().await;
+    let mut events: Subscription<Value> = ws
+        .subscribe(
+            "admin_subscribe",
+            rpc_params!["peerEvents"],
+            "admin_unsubscribe",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        a.call("admin_addPeer", rpc_params![b.enode.clone()]).await,
+        true
+    );
+    wait_peer(&b, a.pubkey()).await;
+    a.terminate().await;
+    let status = tokio::time::timeout(WAIT, a.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status}\n{}", a.log_text());
+    let drop = next_event(&mut events, "drop").await;
+    assert_eq!(drop["error"], "client quitting");
+    wait_no_peers(&b).await;
+}
+
+async fn run_cli(args: &[&str]) -> (i32, String, String) {
+    let out = tokio::time::timeout(
+        WAIT,
+        Command::new(BIN)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("ethp2p {args:?} did not exit"))
+    .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_prints_hello_and_status_or_the_failed_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = start(&dir.path().join("a"), &["--chain", "sepolia"]).await;
+    let (code, out, err) = run_cli(&[
+        "handshake",
+        &a.enode,
+        "--chain",
+        "sepolia",
+        "--timeout",
+        "10",
+    ])
+    .await;
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["hello"]["id"], a.pubkey());
+    assert_eq!(report["hello"]["protocolVersion"], 5);
+    assert_eq!(report["hello"]["listenPort"], a.port());
+    assert!(report["hello"]["clientId"]
+        .as_str()
+        .unwrap()
+        .starts_with("ethp2p/v"));
+    assert!(report["hello"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .contains(&"eth/69".into()));
+    assert_eq!(report["ethVersion"], 69);
+    assert_eq!(report["status"]["networkId"], 11155111);
+    assert_eq!(
+        report["status"]["genesis"],
+        a.node_info().await["protocols"]["eth"]["genesis"]
+    );
+    assert_eq!(report["status"]["version"], 69);
+    assert!(report["status"]["forkId"]["hash"]
+        .as_str()
+        .unwrap()
+        .starts_with("0x"));
+
+    // The probe left again: the node has no peer.
+    wait_no_peers(&a).await;
+
+    // Another chain: Hello passes, Status is refused.
+    let (code, out, err) = run_cli(&[
+        "handshake",
+        &a.enode,
+        "--chain",
+        "mainnet",
+        "--timeout",
+        "10",
+    ])
+    .await;
+    assert_ne!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["stage"], "status", "{out}");
+    assert!(
+        !report["disconnectReason"].is_null() || !report["disconnectReasonSent"].is_null(),
+        "{out}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("status stage"), "{err}");
+
+    // A closed port: the TCP stage fails.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let enode = format!("enode://{}@127.0.0.1:{closed}", a.pubkey());
+    let (code, out, err) = run_cli(&["handshake", &enode, "--timeout", "5"]).await;
+    assert_ne!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["stage"], "tcp", "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_and_config_files_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    let bad_toml = write("bad.toml", "port = [\n");
+    let unknown = write("unknown.toml", "bogus-key = 1\n");
+    let bad_value = write("value.toml", "max-peers = \"many\"\n");
+    let bad_chain = write("chain.toml", "chain = \"nowhere\"\n");
+    let missing = dir
+        .path()
+        .join("missing.toml")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let base = [
+        "node",
+        "--no-bootnodes",
+        "--addr",
+        "127.0.0.1",
+        "--datadir",
+        &d,
+    ];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--port", "abc"], "--port"),
+        (vec!["--chain", "nowhere"], "--chain"),
+        (vec!["--peer", "enode://bad"], "--peer"),
+        (vec!["--trusted-peer", "127.0.0.1:30303"], "--trusted-peer"),
+        (vec!["--rpc-addr", "0.0.0.0:0"], "--rpc-allow-external"),
+        (vec!["--metrics-addr", "nowhere"], "--metrics-addr"),
+        (vec!["--redial-backoff", "0"], "--redial-backoff"),
+        (
+            vec![
+                "--max-peers",
+                "10",
+                "--max-inbound",
+                "8",
+                "--max-outbound",
+                "8",
+            ],
+            "--max-peers",
+        ),
+        (vec!["--bogus"], "--bogus"),
+        (vec!["--port", &busy_port], "--port"),
+        (vec!["--config", &missing], "--config"),
+        (vec!["--config", &bad_toml], "line 1"),
+        (vec!["--config", &unknown], "bogus-key"),
+        (vec!["--config", &bad_value], "--max-peers"),
+        (vec!["--config", &bad_chain], "--chain"),
+    ];
+    for (extra, needle) in cases {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(&extra);
+        let (code, out, err) = run_cli(&args).await;
+        assert_ne!(code, 0, "{extra:?} succeeded");
+        assert!(out.is_empty(), "{extra:?} printed {out}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{extra:?}: {err}");
+        assert!(lines[0].starts_with("error: "), "{extra:?}: {err}");
+        assert!(lines[0].contains(needle), "{extra:?}: {err}");
+    }
+    drop(busy);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_file_keys_are_the_flag_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("node.toml");
+    std::fs::write(
+        &cfg,
+        "chain = \"hoodi\"\nmax-peers = 7\nno-bootnodes = true\nredial-backoff = 0.5\n",
+    )
+    .unwrap();
+    let n = start(&dir.path().join("n"), &["--config", cfg.to_str().unwrap()]).await;
+    assert_eq!(n.call("net_version", rpc_params![]).await, "560048");
+    let info = n.node_info().await;
+    assert_eq!(info["protocols"]["eth"]["network"], 560048);
+    assert_eq!(info["protocols"]["eth"]["config"]["chainId"], 560048);
+}
+
+/// A raw JSON-RPC POST with the given `Host` header; returns the status line.
+async fn post_with_host(addr: SocketAddr, host: &str) -> String {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"net_listening","params":[]}"#;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(WAIT, s.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    out.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_on_loopback_refuses_foreign_host_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = start(&dir.path().join("n"), &[]).await;
+    let port = n.rpc_addr.port();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "localhost".into(),
+    ] {
+        let status = post_with_host(n.rpc_addr, &host).await;
+        assert!(status.contains(" 200 "), "{host}: {status}");
+    }
+    let status = post_with_host(n.rpc_addr, "attacker.example").await;
+    assert!(status.contains(" 403 "), "{status}");
+}
+
+/// `interop/`, with its pinned npm packages installed (`npm ci`) if missing.
+fn interop_dir() -> std::path::PathBuf {
+    static READY: std::sync::OnceLock<Result<std::path::PathBuf, String>> =
+        std::sync::OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../interop")
+            .canonicalize()
+            .map_err(|e| format!("interop/: {e}"))?;
+        if dir
+            .join("node_modules/@ethereumjs/devp2p/package.json")
+            .is_file()
+        {
+            return Ok(dir);
+        }
+        let out = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run npm (Node.js >= 20 and npm are needed): {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "npm ci failed: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(dir)
+    });
+    ready.clone().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereumjs_peer_dials_the_node_and_appears_in_admin_peers() {
+    use ethp2p_eth::chain::ChainSpec;
+    let interop = interop_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let a = start(&dir.path().join("a"), &[]).await;
+    // The ethereumjs peer announces mainnet at genesis, as our node does.
+    let chain = ChainSpec::mainnet();
+    let fork_id = chain.fork_filter(chain.genesis_head()).current();
+    let mut js = Command::new("node")
+        .arg(interop.join("peer.mjs"))
+        .args(["--mode", "dial", "--host", "127.0.0.1", "--port", "0"])
+        .args(["--remote", &a.enode, "--network-id", "1"])
+        .args(["--genesis", &chain.genesis_hash.to_string()])
+        .args(["--fork-hash", &fork_id.hash.to_string()])
+        .args(["--fork-next", &fork_id.next.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node interop/peer.mjs");
+    let mut js_out = BufReader::new(js.stdout.take().unwrap()).lines();
+    let mut js_in = js.stdin.take().unwrap();
+
+    // Its Status reached it from us: it saw mainnet.
+    let status = tokio::time::timeout(WAIT, async {
+        while let Some(line) = js_out.next_line().await.unwrap() {
+            let ev: Value = serde_json::from_str(&line).unwrap();
+            if ev["event"] == "status" {
+                return ev;
+            }
+            assert_ne!(ev["event"], "disconnect", "{line}\n{}", a.log_text());
+        }
+        panic!("peer.mjs exited\n{}", a.log_text());
+    })
+    .await
+    .expect("status event from peer.mjs");
+    assert!(
+        status
+            .to_string()
+            .contains(&chain.genesis_hash.to_string()[2..]),
+        "{status}"
+    );
+
+    let peer = eventually("the ethereumjs peer in admin_peers", || async {
+        a.peers()
+            .await
+            .into_iter()
+            .find(|p| p["name"].as_str().unwrap_or("").starts_with("ethereumjs"))
+    })
+    .await;
+    assert_eq!(peer["network"]["inbound"], true);
+    assert_eq!(peer["network"]["static"], false);
+    assert_eq!(peer["protocols"]["eth"]["version"], 68);
+    assert!(
+        peer["protocols"]["eth"].get("earliestBlock").is_none(),
+        "{peer}"
+    );
+    assert!(
+        peer["caps"].as_array().unwrap().contains(&"eth/68".into()),
+        "{peer}"
+    );
+    assert_eq!(
+        peer["network"]["localAddress"],
+        format!("127.0.0.1:{}", a.port())
+    );
+
+    // It says goodbye (Disconnect 0x08); the node lets it go.
+    js_in.write_all(b"{\"cmd\":\"exit\"}\n").await.unwrap();
+    wait_no_peers(&a).await;
+    let _ = tokio::time::timeout(WAIT, js.wait()).await;
+}
