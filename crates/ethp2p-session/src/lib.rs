@@ -12,6 +12,7 @@
 //!   [`SessionLimits`]; each increment has exactly one decrement.
 
 mod active;
+pub mod admission;
 pub mod config;
 pub mod counter;
 pub mod error;
@@ -20,8 +21,9 @@ mod manager;
 mod metrics;
 mod pending;
 
+pub use admission::{is_lan, InboundThrottle, DEFAULT_INBOUND_THROTTLE};
 pub use config::{SessionLimits, SessionsConfig};
 pub use counter::{SessionCounter, SessionCounts};
 pub use error::{ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError};
 pub use handle::{ActiveSessionHandle, Direction, EthResponder, PeerInfo, PeerMessage, SessionId};
-pub use manager::{SessionEvent, SessionManager, SessionManagerParams};
+pub use manager::{SessionEvent, SessionManager, SessionManagerParams, MAX_CONCURRENT_GOODBYES};

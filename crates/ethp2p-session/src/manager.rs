@@ -38,6 +38,11 @@ use tokio::{
 use tokio_util::sync::PollSender;
 use tracing::{debug, info};
 
+/// Most graceful refusals of inbound connections running at once (reth: 15).
+pub const MAX_CONCURRENT_GOODBYES: usize = 15;
+/// Time allowed for one graceful refusal.
+const GOODBYE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs a task; defaults to `tokio::spawn`.
 pub type Spawner = Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>;
 
@@ -173,6 +178,7 @@ pub struct SessionManager {
     queued: VecDeque<SessionEvent>,
     spawner: Spawner,
     trusted: std::collections::HashSet<PeerId>,
+    goodbyes: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -227,6 +233,7 @@ impl SessionManager {
             terminal_rx,
             queued: VecDeque::new(),
             trusted: Default::default(),
+            goodbyes: Default::default(),
             spawner: p.spawner.unwrap_or_else(|| {
                 Arc::new(|f| {
                     tokio::spawn(f);
@@ -333,6 +340,11 @@ impl SessionManager {
         id
     }
 
+    /// Ok if one more inbound connection may start authenticating.
+    pub fn ensure_incoming(&self) -> Result<(), ExceedsSessionLimit> {
+        self.counter.ensure_pending(Direction::Incoming)
+    }
+
     /// Accepts an inbound TCP connection, unless the pending-inbound limit is reached.
     pub fn on_incoming(
         &mut self,
@@ -341,6 +353,43 @@ impl SessionManager {
     ) -> Result<SessionId, ExceedsSessionLimit> {
         self.counter.ensure_pending(Direction::Incoming)?;
         Ok(self.start_pending(remote_addr, Target::Incoming(stream), None))
+    }
+
+    /// Tells an inbound connection we will not serve why (e.g. TooManyPeers):
+    /// runs the ECIES handshake as recipient, then sends an uncompressed
+    /// Disconnect and closes, all within a few seconds. At most
+    /// [`MAX_CONCURRENT_GOODBYES`] run at once; beyond that the socket is just
+    /// dropped. Returns whether a goodbye was started.
+    pub fn try_disconnect_incoming(&self, stream: TcpStream, reason: DisconnectReason) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.goodbyes.fetch_add(1, Ordering::AcqRel) >= MAX_CONCURRENT_GOODBYES {
+            self.goodbyes.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        let counter = self.goodbyes.clone();
+        let key = self.ctx.secret_key;
+        (self.spawner)(Box::pin(async move {
+            let goodbye = async {
+                let _ = stream.set_nodelay(true);
+                let mut s = ethp2p_rlpx::accept(stream, &key, GOODBYE_TIMEOUT)
+                    .await
+                    .ok()?;
+                // Message id 0x01 (Disconnect), then [reason]; no snappy before Hello.
+                s.queue_frame(&[&[0x01], &reason.encode_payload()]).ok()?;
+                futures::future::poll_fn(|cx| s.poll_write_queued(cx))
+                    .await
+                    .ok()
+            };
+            let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye).await;
+            counter.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }));
+        metrics::goodbye(reason.name());
+        true
+    }
+
+    /// Goodbyes in progress.
+    pub fn goodbyes_in_progress(&self) -> usize {
+        self.goodbyes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Dials `peer_id` at `remote_addr`, unless the pending-outbound limit is

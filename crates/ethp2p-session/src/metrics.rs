@@ -31,3 +31,7 @@ pub(crate) fn dropped_outgoing() {
 pub(crate) fn back_pressure() {
     counter!("ethp2p_session_back_pressure_total").increment(1);
 }
+
+pub(crate) fn goodbye(reason: &'static str) {
+    counter!("ethp2p_inbound_goodbyes_total", "reason" => reason).increment(1);
+}

@@ -316,3 +316,41 @@ async fn garbage_inbound_is_closed_and_counted_back() {
     assert_eq!(a.mgr.counts(), Default::default());
     let _ = ActiveSessionError::ConnectionClosed;
 }
+
+#[tokio::test]
+async fn inbound_over_the_limit_hears_too_many_peers() {
+    use futures::StreamExt as _;
+    let limits = SessionLimits {
+        max_pending_inbound: Some(0),
+        ..Default::default()
+    };
+    let node = Node::new(Opts {
+        config: SessionsConfig {
+            limits,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    assert!(node.mgr.ensure_incoming().is_err());
+    let (id, addr) = (node.id, node.addr);
+    let client = tokio::spawn(async move {
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut rlpx = ethp2p_rlpx::connect(s, &ethp2p_rlpx::generate_secret_key(), id, T)
+            .await
+            .unwrap();
+        let frame = rlpx.next().await.unwrap().unwrap();
+        // Message id 0x01, then the reason, uncompressed.
+        assert_eq!(frame[0], 0x01);
+        DisconnectReason::decode_payload(&frame[1..]).unwrap()
+    });
+    let (stream, _) = node.listener.accept().await.unwrap();
+    assert!(node
+        .mgr
+        .try_disconnect_incoming(stream, DisconnectReason::TooManyPeers));
+    assert_eq!(
+        tokio::time::timeout(T, client).await.unwrap().unwrap(),
+        DisconnectReason::TooManyPeers
+    );
+    assert_eq!(node.mgr.counts(), Default::default());
+}

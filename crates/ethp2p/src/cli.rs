@@ -95,6 +95,9 @@ pub struct NodeArgs {
     /// First wait before redialing a lost static peer or bootnode, in seconds; doubles per failure up to 300 [default: 5].
     #[arg(long, value_name = "SECONDS", value_parser = parse_backoff)]
     pub redial_backoff: Option<f64>,
+    /// Seconds a public source address must wait before connecting again (geth's inbound throttle; loopback and LAN addresses are exempt; 0 disables) [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_throttle)]
+    pub inbound_throttle: Option<f64>,
     /// Log format: text or json [default: text].
     #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
@@ -180,4 +183,8 @@ fn parse_backoff(s: &str) -> Result<f64, String> {
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
     parse_seconds(s, 0.1, 600.0)
+}
+
+fn parse_throttle(s: &str) -> Result<f64, String> {
+    parse_seconds(s, 0.0, 86_400.0)
 }

@@ -65,6 +65,8 @@ pub struct NodeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// First redial wait.
     pub redial_backoff: Duration,
+    /// Per-IP inbound throttle window (zero: off).
+    pub inbound_throttle: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// `-v` count.
@@ -208,6 +210,7 @@ pub fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         no_rpc: cli.no_rpc || file.no_rpc,
         metrics_addr: cli.metrics_addr.or(file.metrics_addr),
         redial_backoff: cli.redial_backoff.or(file.redial_backoff),
+        inbound_throttle: cli.inbound_throttle.or(file.inbound_throttle),
         log_format: cli.log_format.or(file.log_format),
         // The command line's -v or -q replaces the file's choice.
         verbose: if cli.quiet {
@@ -326,6 +329,10 @@ pub fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             .redial_backoff
             .map(Duration::from_secs_f64)
             .unwrap_or(DEFAULT_REDIAL_BACKOFF),
+        inbound_throttle: a
+            .inbound_throttle
+            .map(Duration::from_secs_f64)
+            .unwrap_or(ethp2p_session::DEFAULT_INBOUND_THROTTLE),
         log_format,
         verbose: a.verbose,
         quiet: a.quiet,

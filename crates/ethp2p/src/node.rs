@@ -293,13 +293,25 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let mut dial_tick = tokio::time::interval(cfg.redial_backoff.min(Duration::from_secs(1)));
     dial_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut commands_open = true;
+    let mut throttle = ethp2p_session::InboundThrottle::new(cfg.inbound_throttle);
+    let mut expire_tick = tokio::time::interval(Duration::from_secs(60));
 
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
-                    if let Err(e) = node.mgr.on_incoming(stream, addr) {
+                    if !throttle.admit(addr.ip(), std::time::Instant::now()) {
+                        metrics::counter!("ethp2p_inbound_throttled_total").increment(1);
+                        debug!(%addr, "inbound connection throttled: this address connected moments ago");
+                        continue;
+                    }
+                    if let Err(e) = node.mgr.ensure_incoming() {
+                        // Over the pending limit: say TooManyPeers after ECIES
+                        // (a bounded number at once), or just drop the socket.
+                        let told = node.mgr.try_disconnect_incoming(stream, DisconnectReason::TooManyPeers);
+                        debug!(%addr, %e, told, "inbound connection refused");
+                    } else if let Err(e) = node.mgr.on_incoming(stream, addr) {
                         debug!(%addr, %e, "inbound connection refused");
                     }
                 }
@@ -307,6 +319,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
             },
             _ = dial_tick.tick() => node.dial_due(),
             _ = status_tick.tick() => node.log_status(),
+            _ = expire_tick.tick() => throttle.expire(std::time::Instant::now()),
             cmd = cmd_rx.recv(), if commands_open => match cmd {
                 Some(cmd) => node.on_command(cmd),
                 None => commands_open = false,
