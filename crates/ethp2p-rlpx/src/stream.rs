@@ -40,6 +40,7 @@ pub struct RlpxStream<Io> {
     wbuf: BytesMut,
     remote_id: PeerId,
     eof: bool,
+    written: u64,
 }
 
 impl<Io> std::fmt::Debug for RlpxStream<Io> {
@@ -61,6 +62,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
             wbuf: BytesMut::new(),
             remote_id: secrets.remote_id,
             eof: false,
+            written: 0,
         }
     }
 
@@ -82,6 +84,11 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
     /// The underlying transport, mutably (writing to it corrupts the stream).
     pub fn get_mut(&mut self) -> &mut Io {
         &mut self.io
+    }
+
+    /// Bytes written to the socket since the handshake (progress of a slow reader).
+    pub fn bytes_written(&self) -> u64 {
+        self.written
     }
 
     /// Bytes queued but not yet written to the socket.
@@ -117,6 +124,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             let _ = self.wbuf.split_to(n);
+            self.written += n as u64;
         }
         // Reuse the allocation from the start.
         self.wbuf.clear();

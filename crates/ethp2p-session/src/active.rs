@@ -153,7 +153,7 @@ struct State {
     remote_requests: FuturesUnordered<RemoteRequest>,
     tick: Interval,
     last_write_progress: Instant,
-    last_pending_bytes: usize,
+    last_written: u64,
 }
 
 impl ActiveSession {
@@ -178,7 +178,7 @@ impl ActiveSession {
             remote_requests: FuturesUnordered::new(),
             tick,
             last_write_progress: Instant::now(),
-            last_pending_bytes: 0,
+            last_written: 0,
         };
         let end = loop {
             let wake = poll_fn(|cx| st.poll_wake(cx)).await;
@@ -443,10 +443,12 @@ impl State {
     fn on_tick(&mut self) -> Option<End> {
         let now = Instant::now();
         let pending = self.s.conn.pending_write_bytes();
-        if pending == 0 || pending < self.last_pending_bytes {
+        let written = self.s.conn.bytes_written();
+        // Any byte written is progress, however full the owner keeps the queue.
+        if pending == 0 || written != self.last_written {
             self.last_write_progress = now;
         }
-        self.last_pending_bytes = pending;
+        self.last_written = written;
         if pending > 0
             && now.duration_since(self.last_write_progress) > self.s.config.write_stall_timeout
         {

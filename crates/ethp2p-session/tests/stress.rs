@@ -39,6 +39,7 @@ use tokio::{
 
 /// What polling a node yields.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // test-only, short-lived values
 enum Polled {
     /// The listener accepted a connection from this address and handed it to
     /// the manager, which started this pending session.
@@ -1009,8 +1010,8 @@ async fn randomized_dials_accepts_aborts_disconnects() {
             *ops.entry(op).or_default() += 1;
         }
         drive(&mut nodes, &mut w, T, "step").await;
-        for n in 0..NODES {
-            w.check(&nodes[n], n);
+        for (n, node) in nodes.iter().enumerate() {
+            w.check(node, n);
         }
         for h in half_handshakes.drain(..) {
             tokio::time::timeout(T, h)

@@ -99,6 +99,10 @@ pub struct P2PStream<Io> {
     awaiting_pong: bool,
     /// A Ping arrived and its Pong has not been queued yet (at most one is owed).
     pong_owed: bool,
+    /// Where the last queued Pong ends in the outgoing byte stream: the next
+    /// Pong is queued only once it is written, so a Ping flood queues one at a
+    /// time, yet a busy send queue cannot starve it.
+    pong_end: u64,
     disconnecting: bool,
 }
 
@@ -271,6 +275,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
             keepalive,
             awaiting_pong: false,
             pong_owed: false,
+            pong_end: 0,
             disconnecting: false,
         }
     }
@@ -293,6 +298,11 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
     /// The transport.
     pub fn get_ref(&self) -> &Io {
         self.inner.get_ref()
+    }
+
+    /// Bytes written to the socket so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.inner.bytes_written()
     }
 
     /// Bytes queued but not yet written.
@@ -384,9 +394,10 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
 
     fn queue_owed_pong(&mut self) -> Result<(), P2PError> {
         // At most one Pong waits in the write buffer: a Ping flood cannot grow it.
-        if self.pong_owed && self.inner.pending_write_bytes() == 0 && !self.disconnecting {
+        if self.pong_owed && self.inner.bytes_written() >= self.pong_end && !self.disconnecting {
             self.pong_owed = false;
             self.queue(PONG_ID, &EMPTY_LIST)?;
+            self.pong_end = self.inner.bytes_written() + self.inner.pending_write_bytes() as u64;
         }
         Ok(())
     }

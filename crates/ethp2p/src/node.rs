@@ -171,9 +171,8 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         Some(k) => k,
         None => load_or_create_key(&cfg.datadir)?,
     };
-    let listener = TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|e| format!("--port: cannot listen on {}: {e}", cfg.listen))?;
+    let listener =
+        listen(cfg.listen).map_err(|e| format!("--port: cannot listen on {}: {e}", cfg.listen))?;
     let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
     let bound_rpc = match cfg.rpc_addr {
         Some(addr) => Some(rpc::bind(addr, cfg.rpc_external).await?),
@@ -912,6 +911,21 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Accept backlog: tokio's default (128) overflows under a connection burst.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds the RLPx listener with a backlog large enough for bursts.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 #[cfg(test)]
