@@ -95,6 +95,9 @@ pub struct NodeArgs {
     /// First wait before redialing a lost static peer or bootnode, in seconds; doubles per failure up to 300 [default: 5].
     #[arg(long, value_name = "SECONDS", value_parser = parse_backoff)]
     pub redial_backoff: Option<f64>,
+    /// eth versions to advertise, comma-separated (66-72) [default: 69,68,67,66; add 70,71,72 to opt in].
+    #[arg(long, value_name = "LIST", value_parser = parse_eth_versions)]
+    pub eth_versions: Option<EthVersions>,
     /// Seconds a public source address must wait before connecting again (geth's inbound throttle; loopback and LAN addresses are exempt; 0 disables) [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = parse_throttle)]
     pub inbound_throttle: Option<f64>,
@@ -187,4 +190,25 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
 
 fn parse_throttle(s: &str) -> Result<f64, String> {
     parse_seconds(s, 0.0, 86_400.0)
+}
+
+/// A list of eth versions, highest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EthVersions(pub Vec<ethp2p_eth::version::EthVersion>);
+
+fn parse_eth_versions(s: &str) -> Result<EthVersions, String> {
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let ver: ethp2p_eth::version::EthVersion = part
+            .parse()
+            .map_err(|_| format!("{part:?} is not an eth version between 66 and 72"))?;
+        if !v.contains(&ver) {
+            v.push(ver);
+        }
+    }
+    if v.is_empty() {
+        return Err("at least one eth version is needed".into());
+    }
+    v.sort_by(|a, b| b.cmp(a));
+    Ok(EthVersions(v))
 }

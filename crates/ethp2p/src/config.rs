@@ -67,6 +67,8 @@ pub struct NodeConfig {
     pub redial_backoff: Duration,
     /// Per-IP inbound throttle window (zero: off).
     pub inbound_throttle: Duration,
+    /// eth versions advertised.
+    pub eth_versions: Vec<ethp2p_eth::version::EthVersion>,
     /// Log format.
     pub log_format: LogFormat,
     /// `-v` count.
@@ -211,6 +213,7 @@ pub fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         metrics_addr: cli.metrics_addr.or(file.metrics_addr),
         redial_backoff: cli.redial_backoff.or(file.redial_backoff),
         inbound_throttle: cli.inbound_throttle.or(file.inbound_throttle),
+        eth_versions: cli.eth_versions.or(file.eth_versions),
         log_format: cli.log_format.or(file.log_format),
         // The command line's -v or -q replaces the file's choice.
         verbose: if cli.quiet {
@@ -333,6 +336,10 @@ pub fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             .inbound_throttle
             .map(Duration::from_secs_f64)
             .unwrap_or(ethp2p_session::DEFAULT_INBOUND_THROTTLE),
+        eth_versions: a
+            .eth_versions
+            .map(|v| v.0)
+            .unwrap_or_else(|| ethp2p_eth::version::EthVersion::DEFAULT_ADVERTISED.to_vec()),
         log_format,
         verbose: a.verbose,
         quiet: a.quiet,

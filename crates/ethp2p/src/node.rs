@@ -21,7 +21,6 @@ use ethp2p_eth::{
     chain::ChainSpec,
     forkid::ForkActivation,
     message::{BlockRangeUpdate, EthMessage},
-    version::EthVersion,
 };
 use ethp2p_rlpx::{key::peer_id_from_secret_key, NodeRecord, PeerId, SecretKey};
 use ethp2p_session::{
@@ -202,7 +201,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         client_id: client.clone(),
         listen_port: local_addr.port(),
         fork_filter: chain.fork_filter(head),
-        eth_versions: EthVersion::DEFAULT_ADVERTISED.to_vec(),
+        eth_versions: cfg.eth_versions.clone(),
         extra_protocols: vec![],
         spawner: None,
     });
