@@ -49,9 +49,23 @@ pub fn peer_id_from_public_key(key: &PublicKey) -> PeerId {
     PeerId::from_slice(&full[1..])
 }
 
+thread_local! {
+    /// The last secret key whose id was computed, and that id: a node dials
+    /// with the same key every time, so its id is derived once, not per dial.
+    static LAST_ID: std::cell::Cell<Option<([u8; 32], PeerId)>> = const { std::cell::Cell::new(None) };
+}
+
 /// The `PeerId` of a secret key.
 pub fn peer_id_from_secret_key(secret: &SecretKey) -> PeerId {
-    peer_id_from_public_key(&public_key(secret))
+    let bytes = secret.secret_bytes();
+    if let Some((k, id)) = LAST_ID.with(|c| c.get()) {
+        if k == bytes {
+            return id;
+        }
+    }
+    let id = peer_id_from_public_key(&public_key(secret));
+    LAST_ID.with(|c| c.set(Some((bytes, id))));
+    id
 }
 
 /// Parses a `PeerId` back into a public key; fails if it is not on the curve.

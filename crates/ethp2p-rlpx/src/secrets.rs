@@ -1,7 +1,7 @@
 //! The secrets both sides derive from a completed handshake.
 
 use crate::key::PeerId;
-use alloy_primitives::{keccak256, Keccak256, B256};
+use alloy_primitives::{Keccak256, B256};
 
 /// Session secrets of one side of an RLPx connection.
 ///
@@ -47,11 +47,16 @@ pub(crate) struct SecretInputs<'a> {
 
 impl Secrets {
     pub(crate) fn derive(i: SecretInputs<'_>) -> Self {
-        let nonce_hash =
-            keccak256([i.recipient_nonce.as_slice(), i.initiator_nonce.as_slice()].concat());
-        let shared = keccak256([&i.ephemeral_shared[..], nonce_hash.as_slice()].concat());
-        let aes = keccak256([&i.ephemeral_shared[..], shared.as_slice()].concat());
-        let mac = keccak256([&i.ephemeral_shared[..], aes.as_slice()].concat());
+        let h2 = |a: &[u8], b: &[u8]| {
+            let mut h = Keccak256::new();
+            h.update(a);
+            h.update(b);
+            h.finalize()
+        };
+        let nonce_hash = h2(i.recipient_nonce.as_slice(), i.initiator_nonce.as_slice());
+        let shared = h2(&i.ephemeral_shared, nonce_hash.as_slice());
+        let aes = h2(&i.ephemeral_shared, shared.as_slice());
+        let mac = h2(&i.ephemeral_shared, aes.as_slice());
 
         let seeded = |nonce: &B256, msg: &[u8]| {
             let mut h = Keccak256::new();

@@ -24,8 +24,10 @@ use std::{
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::io::poll_read_buf;
 
-/// How much the read buffer grows by when it is full.
+/// How much the read buffer grows by when it is full, at first.
 const READ_CHUNK: usize = 4 * 1024;
+/// The most a single read asks for: busy streams double their read size up to this.
+const MAX_READ_CHUNK: usize = 64 * 1024;
 /// `poll_ready` flushes first once this much is queued for writing.
 pub const WRITE_BACKPRESSURE: usize = 128 * 1024;
 /// Spare capacity above which an empty buffer is released by [`RlpxStream::shrink_buffers`].
@@ -41,6 +43,8 @@ pub struct RlpxStream<Io> {
     remote_id: PeerId,
     eof: bool,
     written: u64,
+    /// Spare room to offer the next read; grows while reads fill it.
+    read_hint: usize,
 }
 
 impl<Io> std::fmt::Debug for RlpxStream<Io> {
@@ -63,6 +67,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
             remote_id: secrets.remote_id,
             eof: false,
             written: 0,
+            read_hint: READ_CHUNK,
         }
     }
 
@@ -110,6 +115,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
     pub fn shrink_buffers(&mut self) {
         if self.rbuf.is_empty() && self.rbuf.capacity() > SHRINK_ABOVE {
             self.rbuf = BytesMut::new();
+            self.read_hint = READ_CHUNK;
         }
         if self.wbuf.is_empty() && self.wbuf.capacity() > SHRINK_ABOVE {
             self.wbuf = BytesMut::new();
@@ -153,11 +159,14 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
                 )
                 .into())));
             }
-            if self.rbuf.capacity() - self.rbuf.len() < 64 {
-                self.rbuf.reserve(READ_CHUNK);
+            if self.rbuf.capacity() - self.rbuf.len() < self.read_hint / 2 {
+                self.rbuf.reserve(self.read_hint);
             }
+            let spare = self.rbuf.capacity() - self.rbuf.len();
             match ready!(poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf)) {
                 Ok(0) => self.eof = true,
+                // A read that filled the room offered: more is waiting, offer more next time.
+                Ok(n) if n >= spare => self.read_hint = (self.read_hint * 2).min(MAX_READ_CHUNK),
                 Ok(_) => {}
                 Err(e) => return Poll::Ready(Some(Err(e.into()))),
             }

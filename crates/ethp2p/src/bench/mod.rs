@@ -22,8 +22,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
 
-    /// Run only these measurements: a full name, or a prefix ending at a dot
-    /// (`handshake`, `frame.tcp`). The primitives a limit needs run too.
+    /// Run only these measurements: a full name, or its leading dot-separated
+    /// parts (`handshake`, `frame.tcp`). The primitives a limit needs run too.
     #[arg(long, value_name = "NAME", num_args = 1..)]
     pub only: Vec<String>,
 

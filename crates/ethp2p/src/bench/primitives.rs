@@ -264,3 +264,29 @@ pub fn setup(cfg: &Config, wanted: &dyn Fn(&str) -> bool) -> Vec<Measurement> {
 
     r.out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_primitive_runs_and_converts_to_si() {
+        let cfg = Config {
+            runs: 1,
+            seconds: 0.005,
+            quick: true,
+        };
+        let mut measurements = setup(&cfg, &|_| true);
+        assert_eq!(measurements.len(), ASYMMETRIC.len() + SYMMETRIC.len());
+        let mut costs = Costs::default();
+        for m in &mut measurements {
+            let figure = (m.runner)().unwrap();
+            assert!(figure.is_finite() && figure > 0.0, "{}: {figure}", m.name);
+            costs.insert(m.name, m.unit, figure);
+        }
+        // An ECDH takes microseconds, not seconds; Keccak absorbs > 1 MB/s.
+        assert!(costs.get(ECDH) > 1e-7 && costs.get(ECDH) < 1e-2);
+        assert!(costs.keccak_rate(1024) > 1e6);
+        assert_eq!(costs.aes_ctr_rate(1 << 20), costs.get(AES_CTR_1M));
+    }
+}

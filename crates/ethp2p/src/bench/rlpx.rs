@@ -55,14 +55,14 @@ pub const RECIPIENT_OPS: HandshakeOps = HandshakeOps {
 
 /// Initiator (`Initiator::new` + `read_ack`):
 /// static-static ECDH and the signature with the ephemeral key (1 ECDH,
-/// 1 sign); our static public key for the auth body (1 keygen); ECIES encrypt
-/// of auth (1 ECDH, 1 keygen, 1 HMAC); ECIES decrypt of ack (1 ECDH, 1 HMAC);
-/// the ephemeral-ephemeral ECDH for the secrets (1 ECDH).
+/// 1 sign); ECIES encrypt of auth (1 ECDH, 1 keygen, 1 HMAC); ECIES decrypt of
+/// ack (1 ECDH, 1 HMAC); the ephemeral-ephemeral ECDH for the secrets
+/// (1 ECDH). Our own static public key is derived once per key, not per dial.
 pub const INITIATOR_OPS: HandshakeOps = HandshakeOps {
     ecdh: 4,
     sign: 1,
     recover: 0,
-    keygen: 2,
+    keygen: 1,
     hmac: 2,
 };
 
@@ -519,4 +519,82 @@ pub fn frames_over_tcp(cfg: &Config, len: usize) -> Result<Runner, String> {
     let run_time = cfg.run_time();
     rt.block_on(tcp_frames(run_time / 5, len))?;
     Ok(Box::new(move || rt.block_on(tcp_frames(run_time, len))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> Config {
+        Config {
+            runs: 1,
+            seconds: 0.01,
+            quick: true,
+        }
+    }
+
+    fn synthetic_costs() -> Costs {
+        let mut c = Costs::default();
+        for (name, unit, figure) in [
+            (primitives::ECDH, "us/op", 40.0),
+            (primitives::SIGN, "us/op", 30.0),
+            (primitives::RECOVER, "us/op", 50.0),
+            (primitives::KEYGEN, "us/op", 20.0),
+            (primitives::HMAC_400, "ns/op", 500.0),
+            (primitives::AES_CTR_1K, "MB/s", 4000.0),
+            (primitives::AES_CTR_1M, "MB/s", 4000.0),
+            (primitives::KECCAK_1K, "MB/s", 400.0),
+            (primitives::KECCAK_1M, "MB/s", 400.0),
+            (primitives::AES_CTR_16, "ns/op", 20.0),
+            (primitives::AES_BLOCK, "ns/op", 20.0),
+            (primitives::KECCAK_DIGEST, "ns/op", 400.0),
+        ] {
+            c.insert(name, unit, figure);
+        }
+        c
+    }
+
+    #[test]
+    fn handshake_limits_add_up_the_counted_operations() {
+        let c = synthetic_costs();
+        // 4 * 40 + 50 + 2 * 20 us + 2 * 0.5 us = 251 us.
+        let recipient = Limit::Handshake(&[RECIPIENT_OPS]).value(&c);
+        assert!((1.0 / recipient - 251e-6).abs() < 1e-9);
+        // 4 * 40 + 30 + 20 + 1 = 211 us; both sides 462 us.
+        let both = Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS]).value(&c);
+        assert!((1.0 / both - 462e-6).abs() < 1e-9);
+        assert_eq!(
+            INITIATOR_OPS.describe(),
+            "(4 ecdh + 1 sign + 1 keygen + 2 hmac_400B)"
+        );
+    }
+
+    #[test]
+    fn frame_limit_counts_both_sides() {
+        let c = synthetic_costs();
+        // Per side: 1056 B / 400 MB/s + 1024 B / 4000 MB/s + 20 + 4 * 400 + 2 * 20 ns.
+        let side = 1056.0 / 400e6 + 1024.0 / 4000e6 + 20e-9 + 1600e-9 + 40e-9;
+        assert!((frame_side_cost(&c, 1024) - side).abs() < 1e-12);
+        let limit = frame_limit(&c, 1024);
+        assert!((limit - 1024.0 / (2.0 * side) / 1e6).abs() < 1e-9);
+        // Payloads are padded to 16 bytes.
+        assert_eq!(frame_side_cost(&c, 1009), frame_side_cost(&c, 1024));
+    }
+
+    #[test]
+    fn every_runner_completes_a_short_run() {
+        let cfg = quick();
+        let runners = [
+            recipient(&cfg).unwrap(),
+            initiator(&cfg).unwrap(),
+            tcp(&cfg, 1, Exchange::Rlpx).unwrap(),
+            tcp(&cfg, 4, Exchange::Plain).unwrap(),
+            frames_in_memory(&cfg, 1024).unwrap(),
+            frames_over_tcp(&cfg, 64 * 1024).unwrap(),
+        ];
+        for mut run in runners {
+            let figure = run().unwrap();
+            assert!(figure.is_finite() && figure > 0.0, "{figure}");
+        }
+    }
 }
