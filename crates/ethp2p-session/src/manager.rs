@@ -10,7 +10,7 @@ use crate::{
         SessionCommand, SessionId,
     },
     metrics,
-    pending::{self, PendingContext, PendingEvent, Target},
+    pending::{self, Established, PendingContext, PendingEvent, Target},
 };
 use ethp2p_eth::{
     forkid::{ForkFilter, ForkTransition, Head},
@@ -520,35 +520,26 @@ impl SessionManager {
 
     fn on_pending(&mut self, ev: PendingEvent) {
         match ev {
-            PendingEvent::Established {
-                session_id,
-                direction,
-                remote_addr,
-                local_addr,
-                conn,
-                hello,
-                version,
-                status,
-            } => {
+            PendingEvent::Established(est) => {
+                let (session_id, direction, remote_addr) =
+                    (est.session_id, est.direction, est.remote_addr);
                 let Some(_) = self.pending.remove(&session_id) else {
                     return;
                 };
                 self.counter.dec_pending(direction);
-                let peer_id = conn.remote_id();
+                let peer_id = est.conn.remote_id();
                 let refuse =
-                    |reason: DisconnectReason,
-                     spawner: &Spawner,
-                     mut conn: Box<ethp2p_wire::P2PStream<TcpStream>>| {
+                    |reason: DisconnectReason, spawner: &Spawner, mut est: Box<Established>| {
                         spawner(Box::pin(async move {
                             let _ = tokio::time::timeout(
                                 std::time::Duration::from_secs(2),
-                                conn.disconnect(reason),
+                                est.conn.disconnect(reason),
                             )
                             .await;
                         }));
                     };
                 if self.active.contains_key(&peer_id) {
-                    refuse(DisconnectReason::AlreadyConnected, &self.spawner, conn);
+                    refuse(DisconnectReason::AlreadyConnected, &self.spawner, est);
                     self.queued.push_back(SessionEvent::AlreadyConnected {
                         peer_id,
                         remote_addr,
@@ -557,7 +548,7 @@ impl SessionManager {
                 } else if !self.trusted.contains(&peer_id)
                     && self.counter.ensure_established(direction).is_err()
                 {
-                    refuse(DisconnectReason::TooManyPeers, &self.spawner, conn);
+                    refuse(DisconnectReason::TooManyPeers, &self.spawner, est);
                     metrics::handshake_failure("too_many_peers", direction.as_str());
                     let error = PendingSessionError::TooManyPeers;
                     self.queued.push_back(match direction {
@@ -571,16 +562,7 @@ impl SessionManager {
                         },
                     });
                 } else {
-                    self.establish(
-                        session_id,
-                        direction,
-                        remote_addr,
-                        local_addr,
-                        conn,
-                        hello,
-                        version,
-                        status,
-                    );
+                    self.establish(*est);
                 }
             }
             PendingEvent::Closed { session_id, error } => {
@@ -621,18 +603,17 @@ impl SessionManager {
         self.publish_gauges();
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn establish(
-        &mut self,
-        session_id: SessionId,
-        direction: Direction,
-        remote_addr: SocketAddr,
-        local_addr: Option<SocketAddr>,
-        conn: Box<ethp2p_wire::P2PStream<TcpStream>>,
-        hello: HelloMessage,
-        version: EthVersion,
-        status: Status,
-    ) {
+    fn establish(&mut self, est: Established) {
+        let Established {
+            session_id,
+            direction,
+            remote_addr,
+            local_addr,
+            conn,
+            hello,
+            version,
+            status,
+        } = est;
         let peer_id = conn.remote_id();
         let listen_port = if direction == Direction::Incoming && hello.port != 0 {
             hello.port
@@ -667,7 +648,7 @@ impl SessionManager {
             peer_id,
             session_id,
             version,
-            conn: *conn,
+            conn,
             commands: cmd_rx,
             disconnect_rx: disc_rx,
             to_manager: PollSender::new(self.message_tx.clone()),

@@ -28,19 +28,21 @@ pub(crate) struct PendingContext {
     pub config: Arc<SessionsConfig>,
 }
 
+/// An authenticated connection, ready to become an active session.
+pub(crate) struct Established {
+    pub session_id: SessionId,
+    pub direction: Direction,
+    pub remote_addr: SocketAddr,
+    pub local_addr: Option<SocketAddr>,
+    pub conn: P2PStream<TcpStream>,
+    pub hello: HelloMessage,
+    pub version: EthVersion,
+    pub status: Status,
+}
+
 /// How a pending session ended. Exactly one is sent per pending session.
-#[allow(clippy::large_enum_variant)] // one per session, moved once
 pub(crate) enum PendingEvent {
-    Established {
-        session_id: SessionId,
-        direction: Direction,
-        remote_addr: SocketAddr,
-        local_addr: Option<SocketAddr>,
-        conn: Box<P2PStream<TcpStream>>,
-        hello: HelloMessage,
-        version: EthVersion,
-        status: Status,
-    },
+    Established(Box<Established>),
     Closed {
         session_id: SessionId,
         error: PendingSessionError,
@@ -174,14 +176,14 @@ async fn authenticate(
         status_exchange(&mut p2p, &ctx.status, &ctx.fork_filter, cfg.status_timeout)
             .await
             .map_err(PendingSessionError::Eth)?;
-    Ok(PendingEvent::Established {
+    Ok(PendingEvent::Established(Box::new(Established {
         session_id,
         direction,
         remote_addr,
         local_addr,
-        conn: Box::new(p2p),
+        conn: p2p,
         hello,
         version,
         status,
-    })
+    })))
 }

@@ -57,14 +57,8 @@ impl Encodable for Capability {
 impl Decodable for Capability {
     /// Extra elements after `[name, version]` are ignored (EIP-8).
     fn decode(buf: &mut &[u8]) -> alloy_rlp::Result<Self> {
-        let header = Header::decode(buf)?;
-        if !header.list {
-            return Err(alloy_rlp::Error::UnexpectedString);
-        }
-        let mut body = buf
-            .get(..header.payload_length)
-            .ok_or(alloy_rlp::Error::InputTooShort)?;
-        *buf = &buf[header.payload_length..];
+        // A list whose payload lies within the input; advances past it.
+        let mut body = Header::decode_bytes(buf, true)?;
         let name = Header::decode_bytes(&mut body, false)?;
         if name.len() > MAX_CAPABILITY_NAME {
             return Err(alloy_rlp::Error::Custom("capability name too long"));

@@ -62,14 +62,8 @@ impl Decodable for HelloMessage {
     /// capability) are ignored and higher versions accepted; the caller decides
     /// what version it requires.
     fn decode(buf: &mut &[u8]) -> alloy_rlp::Result<Self> {
-        let header = Header::decode(buf)?;
-        if !header.list {
-            return Err(alloy_rlp::Error::UnexpectedString);
-        }
-        let mut body = buf
-            .get(..header.payload_length)
-            .ok_or(alloy_rlp::Error::InputTooShort)?;
-        *buf = &buf[header.payload_length..];
+        // A list whose payload lies within the input; advances past it.
+        let mut body = Header::decode_bytes(buf, true)?;
 
         let protocol_version = u64::decode(&mut body)?;
         let client_id_bytes = Header::decode_bytes(&mut body, false)?;
@@ -77,14 +71,7 @@ impl Decodable for HelloMessage {
             return Err(alloy_rlp::Error::Custom("client id too long"));
         }
         let client_id = String::from_utf8_lossy(client_id_bytes).into_owned();
-        let caps_header = Header::decode(&mut body)?;
-        if !caps_header.list {
-            return Err(alloy_rlp::Error::UnexpectedString);
-        }
-        let mut caps = body
-            .get(..caps_header.payload_length)
-            .ok_or(alloy_rlp::Error::InputTooShort)?;
-        body = &body[caps_header.payload_length..];
+        let mut caps = Header::decode_bytes(&mut body, true)?;
         let mut capabilities = Vec::new();
         while !caps.is_empty() {
             if capabilities.len() == MAX_HELLO_CAPABILITIES {
