@@ -111,6 +111,18 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
         Ok(self.codec.encode_parts(parts, &mut self.wbuf)?)
     }
 
+    /// Releases every empty buffer, whatever its size (e.g. once a handshake is
+    /// over and the connection may sit idle); the next read or write allocates again.
+    pub fn release_buffers(&mut self) {
+        if self.rbuf.is_empty() {
+            self.rbuf = BytesMut::new();
+            self.read_hint = READ_CHUNK;
+        }
+        if self.wbuf.is_empty() {
+            self.wbuf = BytesMut::new();
+        }
+    }
+
     /// Releases buffer memory no longer needed (empty buffers with a large capacity).
     pub fn shrink_buffers(&mut self) {
         if self.rbuf.is_empty() && self.rbuf.capacity() > SHRINK_ABOVE {

@@ -289,6 +289,13 @@ impl State {
         } else {
             metrics::back_pressure();
         }
+        // Reading may have queued our keepalive Ping or an owed Pong: write
+        // them now, since an idle session has no other event to wake it.
+        if self.s.conn.pending_write_bytes() > 0 {
+            if let Poll::Ready(Err(e)) = self.s.conn.poll_flush(cx) {
+                return Poll::Ready(Wake::WriteError(e));
+            }
+        }
         Poll::Pending
     }
 

@@ -176,6 +176,8 @@ async fn authenticate(
         status_exchange(&mut p2p, &ctx.status, &ctx.fork_filter, cfg.status_timeout)
             .await
             .map_err(PendingSessionError::Eth)?;
+    // The handshakes are over: the session may now sit idle for a long time.
+    p2p.release_buffers();
     Ok(PendingEvent::Established(Box::new(Established {
         session_id,
         direction,

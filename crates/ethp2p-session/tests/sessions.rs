@@ -354,3 +354,33 @@ async fn inbound_over_the_limit_hears_too_many_peers() {
     );
     assert_eq!(node.mgr.counts(), Default::default());
 }
+
+#[tokio::test]
+async fn idle_sessions_keep_each_other_alive() {
+    // Short keepalive so several Ping/Pong rounds fit in the hold.
+    let p2p = ethp2p_wire::P2PConfig {
+        ping_interval: Duration::from_millis(100),
+        ping_timeout: Duration::from_millis(300),
+        ..SessionsConfig::default().p2p
+    };
+    let opts = || Opts {
+        config: SessionsConfig {
+            p2p: p2p.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut a = Node::new(opts()).await;
+    let mut b = Node::new(opts()).await;
+    connect(&mut a, &mut b).await;
+    // Nothing is sent by the owners for 2 s (about 20 ping intervals): the
+    // sessions must stay up, so no event at all may arrive.
+    let quiet = tokio::time::timeout(Duration::from_secs(2), next_any(&mut [&mut a, &mut b])).await;
+    assert!(
+        quiet.is_err(),
+        "an idle session ended: {:?}",
+        quiet.map(|(i, ev)| (i, format!("{ev:?}")))
+    );
+    assert_eq!(a.mgr.counts().active_outbound, 1);
+    assert_eq!(b.mgr.counts().active_inbound, 1);
+}

@@ -315,6 +315,12 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
         self.inner.buffer_capacity() + self.snappy.scratch.capacity()
     }
 
+    /// Releases every empty buffer (after the handshakes, before going idle).
+    pub fn release_buffers(&mut self) {
+        self.inner.release_buffers();
+        self.snappy.scratch = Vec::new();
+    }
+
     /// Releases buffer memory an idle session does not need.
     pub fn shrink_buffers(&mut self) {
         self.inner.shrink_buffers();

@@ -4,8 +4,11 @@
 //! and frame paths, and sets every figure beside the limit those primitives,
 //! measured in the same process, allow. Prints one JSON object per line.
 
+mod eth;
+mod p2p;
 mod primitives;
 mod rlpx;
+mod session;
 mod stats;
 
 use clap::Args;
@@ -35,6 +38,26 @@ pub struct BenchArgs {
     /// Seconds per run [default: 0.3, quick: 0.05].
     #[arg(long, value_name = "S")]
     pub seconds: Option<f64>,
+
+    /// Internal: run as one end of the idle-session measurement (`listen` or `dial`).
+    #[arg(long, hide = true)]
+    pub peer: Option<String>,
+
+    /// Internal: the listener's address, for `--peer dial`.
+    #[arg(long, hide = true)]
+    pub peer_addr: Option<String>,
+
+    /// Internal: the listener's node id, for `--peer dial`.
+    #[arg(long, hide = true)]
+    pub peer_id: Option<String>,
+
+    /// Internal: sessions to dial (`dial`) or to report once established (`listen`).
+    #[arg(long, hide = true)]
+    pub peer_sessions: Option<usize>,
+
+    /// Internal: the listener disconnects every session once established.
+    #[arg(long, hide = true)]
+    pub peer_churn: bool,
 }
 
 const KIB: usize = 1024;
@@ -62,6 +85,66 @@ const TCP_BASELINES: [(&str, &str, usize); 2] = [
     ),
 ];
 
+const ETH_ROUNDTRIP: &str = "eth.encode_decode.1MiB";
+const ETH_ENCODE: &str = "eth.encode.1MiB";
+const ETH_DECODE: &str = "eth.decode.1MiB";
+const ETH: [&str; 3] = [ETH_ROUNDTRIP, ETH_ENCODE, ETH_DECODE];
+const ETH_PRIMITIVES: [&str; 4] = [
+    eth::SNAP_ROUNDTRIP,
+    eth::SNAP_COMPRESS,
+    eth::SNAP_DECOMPRESS,
+    eth::MEMCPY,
+];
+
+/// Full sessions through two managers: name, runtime workers (0 = current_thread).
+const SESSIONS: [(&str, usize); 2] = [
+    ("session.established_per_sec.current_thread.concurrent64", 0),
+    ("session.established_per_sec.2workers.concurrent64", 2),
+];
+
+/// Full sessions with the dialers and the listener in two processes.
+const SESSIONS_PROCESSES: &str = "session.established_per_sec.processes.concurrent64";
+
+const RTT_P50: &str = "request.rtt.p50";
+const RTT_P99: &str = "request.rtt.p99";
+const RTT_RATE: &str = "request.rtt.requests_per_sec";
+const RTT_IN_FLIGHT: usize = 1000;
+
+/// Idle sessions in two processes: RSS name, CPU name, sessions, hold (full run).
+const IDLE: [(&str, &str, usize, f64); 2] = [
+    (
+        "session.idle_rss_per_session.1000",
+        "session.idle_cpu.1000",
+        1000,
+        5.0,
+    ),
+    (
+        "session.idle_rss_per_session.10000",
+        "session.idle_cpu.10000",
+        10_000,
+        60.0,
+    ),
+];
+/// Issue targets: KiB of RSS per idle session, and % of a core idle.
+const IDLE_RSS_TARGET_KIB: f64 = 32.0;
+const IDLE_CPU_TARGET_PERCENT: f64 = 1.0;
+
+/// Messages through `P2PStream`s over TCP loopback: name, payload size,
+/// runtime workers (0 = current_thread), flush every N messages, snappy,
+/// messages/s (else MB/s).
+const P2P_FRAMES: [(&str, usize, usize, usize, bool, bool); 8] = [
+    ("frame.p2p.1KiB.snappy_on", KIB, 0, 1, true, false),
+    ("frame.p2p.64KiB.snappy_on", 64 * KIB, 0, 1, true, false),
+    ("frame.p2p.1MiB.snappy_on", MIB, 0, 1, true, false),
+    ("frame.p2p.1KiB.snappy_off", KIB, 0, 1, false, false),
+    ("frame.p2p.64KiB.snappy_off", 64 * KIB, 0, 1, false, false),
+    ("frame.p2p.1MiB.snappy_off", MIB, 0, 1, false, false),
+    ("frame.p2p.1KiB.2workers.flush_each", KIB, 2, 1, true, true),
+    ("frame.p2p.1KiB.2workers.flush_64", KIB, 2, 64, true, true),
+];
+/// Issue 7's target for 1 KiB messages on two cores, messages/s.
+const MSGS_1KIB_TARGET: f64 = 240_000.0;
+
 /// Frame measurements: name, transport, payload size.
 const FRAMES: [(&str, &str, usize); 4] = [
     ("frame.memory.1KiB", "memory", KIB),
@@ -77,6 +160,13 @@ fn all_names() -> Vec<&'static str> {
         .chain(&HANDSHAKES)
         .chain(TCP_BASELINES.iter().map(|(_, name, _)| name))
         .chain(FRAMES.iter().map(|(name, _, _)| name))
+        .chain(P2P_FRAMES.iter().map(|f| &f.0))
+        .chain(&ETH_PRIMITIVES)
+        .chain(&ETH)
+        .chain(SESSIONS.iter().map(|(name, _)| name))
+        .chain(&[SESSIONS_PROCESSES])
+        .chain(&[RTT_P50, RTT_P99, RTT_RATE])
+        .chain(IDLE.iter().flat_map(|(rss, cpu, _, _)| [rss, cpu]))
         .copied()
         .collect()
 }
@@ -153,6 +243,29 @@ pub fn run(args: BenchArgs) -> ExitCode {
 }
 
 fn run_inner(args: BenchArgs) -> Result<(), String> {
+    match args.peer.as_deref() {
+        None => {}
+        Some("listen") => {
+            return session::peer_listen(args.peer_sessions.unwrap_or(0) as u64, args.peer_churn)
+        }
+        Some("dial-churn") => {
+            return session::peer_dial_churn(
+                args.peer_addr.as_deref().ok_or("--peer-addr missing")?,
+                args.peer_id.as_deref().ok_or("--peer-id missing")?,
+                args.peer_sessions.ok_or("--peer-sessions missing")?,
+                args.runs.unwrap_or(15) as usize,
+                args.seconds.unwrap_or(0.3),
+            )
+        }
+        Some("dial") => {
+            return session::peer_dial(
+                args.peer_addr.as_deref().ok_or("--peer-addr missing")?,
+                args.peer_id.as_deref().ok_or("--peer-id missing")?,
+                args.peer_sessions.ok_or("--peer-sessions missing")?,
+            )
+        }
+        Some(other) => return Err(format!("--peer {other}: expected listen or dial")),
+    }
     let cfg = Config {
         runs: args
             .runs
@@ -180,8 +293,11 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
 
     // Set up and warm up everything selected, plus the primitives a selected
     // limit is computed from.
-    let need_asym = HANDSHAKES.iter().any(|n| sel.wants(n));
-    let need_sym = FRAMES.iter().any(|(n, _, _)| sel.wants(n));
+    let need_asym = HANDSHAKES.iter().any(|n| sel.wants(n))
+        || SESSIONS.iter().any(|(n, _)| sel.wants(n))
+        || sel.wants(SESSIONS_PROCESSES);
+    let need_sym =
+        FRAMES.iter().any(|(n, _, _)| sel.wants(n)) || P2P_FRAMES.iter().any(|f| sel.wants(f.0));
     let wanted = |name: &str| {
         sel.wants(name)
             || (need_asym && primitives::ASYMMETRIC.contains(&name))
@@ -257,6 +373,128 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
         }
     }
 
+    if P2P_FRAMES.iter().any(|f| sel.wants(f.0)) {
+        let content = eth::Fixture::new(MIB).encoded;
+        for (name, len, workers, flush_every, snappy, per_msg) in P2P_FRAMES {
+            if !sel.wants(name) {
+                continue;
+            }
+            let runtime = if workers == 0 {
+                "tokio current_thread, both ends".to_string()
+            } else {
+                format!("tokio multi_thread, {workers} workers, both ends")
+            };
+            let m = if snappy {
+                let figure = if per_msg {
+                    p2p::Figure::MessagesPerSec
+                } else {
+                    p2p::Figure::MegabytesPerSec
+                };
+                let runner =
+                    p2p::messages(&cfg, workers, content[..len].to_vec(), flush_every, figure)?;
+                Measurement::new(name, if per_msg { "messages/s" } else { "MB/s" }, runner)
+                    .param(
+                        "path",
+                        "P2PStream::send (snappy) + poll_flush -> P2PStream::next (snappy)",
+                    )
+                    .param(
+                        "content",
+                        "slice of the eth BlockBodies fixture (snappy ~0.71)",
+                    )
+            } else {
+                Measurement::new(name, "MB/s", rlpx::frames_over_tcp(&cfg, len)?).param(
+                    "path",
+                    "RlpxStream frames (no snappy, no message id), Sink::feed -> Stream",
+                )
+            };
+            let m = if per_msg {
+                m.limit(Limit::Fixed(MSGS_1KIB_TARGET))
+                    .param("limit_is", "issue 7 target: 1 KiB messages/s on two cores")
+            } else {
+                m.limit(Limit::Frame(len)).param(
+                    "limit_is",
+                    "RLPx crypto on the uncompressed payload, one core both ends; snappy not counted",
+                )
+            };
+            all.push(
+                m.param("payload_bytes", len as u64)
+                    .param("runtime", runtime)
+                    .param("flush_every", flush_every as u64)
+                    .param("snappy", snappy),
+            );
+        }
+    }
+    if ETH.iter().chain(&ETH_PRIMITIVES).any(|n| sel.wants(n)) {
+        let fixture = eth::Fixture::new(MIB);
+        eth::check(&fixture)?;
+        let len = fixture.encoded.len() as u64;
+        let ratio = stats::round(fixture.compression_ratio(), 4);
+        for (name, runner) in eth::primitives(&cfg, &fixture) {
+            all.push(
+                Measurement::new(name, "MB/s", runner)
+                    .param("message_bytes", len)
+                    .param("snappy_ratio", ratio),
+            );
+        }
+        for (name, part, limit, timed) in [
+            (ETH_ROUNDTRIP, eth::Part::RoundTrip, eth::SNAP_ROUNDTRIP, "EthMessage::encode + snappy compress + decompress (fresh zeroed BytesMut) + EthMessage::decode_bytes"),
+            (ETH_ENCODE, eth::Part::Encode, eth::SNAP_COMPRESS, "EthMessage::encode into a reused Vec + snappy compress into a reused scratch"),
+            (ETH_DECODE, eth::Part::Decode, eth::SNAP_DECOMPRESS, "snappy decompress into a fresh zeroed BytesMut + EthMessage::decode_bytes"),
+        ] {
+            all.push(
+                Measurement::new(name, "MB/s", eth::path(&cfg, &fixture, part))
+                    .limit(Limit::Rate(limit))
+                    .param("message", "BlockBodies, eth/69, bodies of 150 EIP-1559 txs + 16 withdrawals")
+                    .param("message_bytes", len)
+                    .param("snappy_ratio", ratio)
+                    .param("timed", timed),
+            );
+        }
+    }
+    for (name, workers) in SESSIONS {
+        if sel.wants(name) {
+            let runtime = if workers == 0 {
+                "tokio current_thread, both managers in one process".to_string()
+            } else {
+                format!("tokio multi_thread, {workers} workers, both managers in one process")
+            };
+            all.push(
+                Measurement::new(
+                    name,
+                    "sessions/s",
+                    session::established(&cfg, workers, CONCURRENT_DIALERS)?,
+                )
+                .limit(if workers == 0 {
+                    Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS])
+                } else {
+                    Limit::HandshakeOn(&[INITIATOR_OPS, RECIPIENT_OPS], workers as u32)
+                })
+                .param("dialers", CONCURRENT_DIALERS as u64)
+                .param("runtime", runtime)
+                .param("workers", workers.max(1) as u64)
+                .param(
+                    "timed",
+                    "SessionManager::dial_outbound to SessionEstablished (ECIES + Hello + eth/69 Status), then disconnect; fresh TCP each",
+                ),
+            );
+        }
+    }
+    if [RTT_P50, RTT_P99, RTT_RATE].iter().any(|n| sel.wants(n)) {
+        let (p50, p99, rate) = session::request_rtt(&cfg, 2, RTT_IN_FLIGHT)?;
+        for (name, unit, runner) in [
+            (RTT_P50, "us", p50),
+            (RTT_P99, "us", p99),
+            (RTT_RATE, "requests/s", rate),
+        ] {
+            all.push(
+                Measurement::new(name, unit, runner)
+                    .param("in_flight", RTT_IN_FLIGHT as u64)
+                    .param("runtime", "tokio multi_thread, 2 workers, both managers in one process")
+                    .param("request", "GetBlockHeaders via SessionManager::send_request; the responder drops the responder (empty BlockHeaders)"),
+            );
+        }
+    }
+
     // Interleave the runs: every round runs each measurement once, so slow
     // and fast stretches of a shared machine touch the primitives and the
     // figures compared with them alike.
@@ -265,12 +503,19 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
     let group = |m: &Measurement| {
         if primitives::ASYMMETRIC.contains(&m.name) {
             0
-        } else if HANDSHAKES.contains(&m.name) || m.name.starts_with("baseline.") {
+        } else if HANDSHAKES.contains(&m.name)
+            || m.name.starts_with("baseline.")
+            || m.name.starts_with("session.")
+        {
             1
         } else if primitives::SYMMETRIC.contains(&m.name) {
             2
-        } else {
+        } else if m.name.starts_with("frame.") {
             3
+        } else if ETH_PRIMITIVES.contains(&m.name) || ETH.contains(&m.name) {
+            4
+        } else {
+            5
         }
     };
     let mut order: Vec<usize> = (0..all.len()).collect();
@@ -343,7 +588,96 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
                 .param("limit_with_tcp_baseline", stats::round(with_tcp, 4))
                 .param("ratio_with_tcp_baseline", stats::round(ratio, 4));
         }
+        // Issue 3's target: no more than two copies of the bytes beside snappy.
+        let fig = record.summary.median;
+        if ETH.contains(&m.name) {
+            let snap = record.limit.unwrap_or(f64::NAN);
+            let copy = costs.get(eth::MEMCPY) / 1e6;
+            let copies = if m.name == ETH_ROUNDTRIP { 2.0 } else { 1.0 };
+            let two = 1.0 / (1.0 / snap + copies / copy);
+            let extra = (1.0 / fig - 1.0 / snap) * copy;
+            record = record
+                .param("limit_snap_plus_copies", stats::round(two, 4))
+                .param("copies_allowed", copies)
+                .param("ratio_snap_plus_copies", stats::round(fig / two, 4))
+                .param("extra_time_in_memcpys", stats::round(extra, 4));
+        }
+        // Issue 4's target: sessions/s against one core's inbound handshake limit.
+        if m.name.starts_with("session.established") {
+            let inbound = Limit::Handshake(&[RECIPIENT_OPS]).value(&costs);
+            record = record
+                .param("limit_inbound_one_core", stats::round(inbound, 4))
+                .param("ratio_inbound_one_core", stats::round(fig / inbound, 4));
+        }
         println!("{}", record.param("run_seconds", secs).to_json());
+    }
+
+    // Sessions across two processes: the dialer process runs its own rounds
+    // (not interleaved with the primitives); limit: one core's inbound handshakes.
+    if sel.wants(SESSIONS_PROCESSES) {
+        eprintln!("ethp2p bench: sessions between two processes");
+        let (rates, failures) = session::established_processes(&cfg, CONCURRENT_DIALERS)?;
+        let limit = Limit::Handshake(&[RECIPIENT_OPS]);
+        let mut record = Record::new(SESSIONS_PROCESSES, "sessions/s", Summary::of(&rates));
+        record.limit = Some(limit.value(&costs));
+        for (key, value) in limit.params(&costs) {
+            record = record.param(key, value);
+        }
+        let both = Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS]).value(&costs);
+        let fig = record.summary.median;
+        record = record
+            .param(
+                "limit_is",
+                "one core's inbound (recipient) handshake limit: issue 4",
+            )
+            .param("ratio_both_ends_one_core", stats::round(fig / both, 4))
+            .param("dialers", CONCURRENT_DIALERS as u64)
+            .param("failed_dials", failures)
+            .param(
+                "runtime",
+                "two processes (listener; 64 dialer tasks), each a tokio current_thread runtime",
+            )
+            .param("run_seconds", secs);
+        println!("{}", record.to_json());
+    }
+
+    // Idle sessions: one experiment each, after the interleaved rounds.
+    for (rss_name, cpu_name, sessions, hold) in IDLE {
+        if !(sel.wants(rss_name) || sel.wants(cpu_name)) {
+            continue;
+        }
+        // --quick: only the 1,000-session experiment, held 2 s.
+        if cfg.quick && sessions > 1000 {
+            continue;
+        }
+        let hold = if cfg.quick { 2.0 } else { hold };
+        eprintln!("ethp2p bench: {sessions} idle sessions, held {hold} s");
+        let idle = session::idle(sessions, std::time::Duration::from_secs_f64(hold))?;
+        for (name, unit, value, target) in [
+            (
+                rss_name,
+                "KiB/session",
+                idle.kib_per_session,
+                IDLE_RSS_TARGET_KIB,
+            ),
+            (
+                cpu_name,
+                "% of a core",
+                idle.cpu_percent,
+                IDLE_CPU_TARGET_PERCENT,
+            ),
+        ] {
+            let mut record = Record::new(name, unit, Summary::of(&[value]));
+            record.limit = Some(target);
+            record = record.param(
+                "limit_is",
+                "issue target (lower is better: ratio <= 1 meets it)",
+            );
+            for (key, v) in &idle.params {
+                record = record.param(key, v.clone());
+            }
+            println!("{}", record.param("quick", cfg.quick).to_json());
+        }
     }
 
     eprintln!(

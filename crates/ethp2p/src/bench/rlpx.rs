@@ -120,6 +120,13 @@ pub enum Limit {
     Handshake(&'static [HandshakeOps]),
     /// One core encoding and decoding every frame of `len` payload bytes: MB/s.
     Frame(usize),
+    /// The handshake limit of one core times this many cores (the workers of
+    /// a multi-thread runtime running both ends).
+    HandshakeOn(&'static [HandshakeOps], u32),
+    /// A throughput primitive measured in the same run (MB/s).
+    Rate(&'static str),
+    /// A fixed target, in the figure's unit.
+    Fixed(f64),
 }
 
 impl Limit {
@@ -128,6 +135,9 @@ impl Limit {
         match *self {
             Limit::Handshake(sides) => 1.0 / sides.iter().map(|s| s.cost(c)).sum::<f64>(),
             Limit::Frame(len) => frame_limit(c, len),
+            Limit::HandshakeOn(sides, cores) => Limit::Handshake(sides).value(c) * cores as f64,
+            Limit::Rate(name) => c.get(name) / 1e6,
+            Limit::Fixed(v) => v,
         }
     }
 
@@ -142,6 +152,13 @@ impl Limit {
                     ("limit_us_per_handshake", round(cost * 1e6, 4).into()),
                 ]
             }
+            Limit::HandshakeOn(sides, cores) => {
+                let mut p = Limit::Handshake(sides).params(c);
+                p.push(("limit_cores", cores.into()));
+                p
+            }
+            Limit::Rate(name) => vec![("limit_from", name.into())],
+            Limit::Fixed(_) => vec![],
             Limit::Frame(len) => vec![(
                 "limit_ns_per_frame_per_side",
                 round(frame_side_cost(c, len) * 1e9, 4).into(),
