@@ -68,16 +68,17 @@ pub struct PeerInfo {
     pub established_at: SystemTime,
 }
 
-/// What the owner tells one session to do.
+/// What the owner tells one session to do. Variants are boxed so that each
+/// session's command queue (allocated in blocks of slots) stays small.
 #[derive(Debug)]
 pub enum SessionCommand {
     /// Send an eth message (broadcast or response) as is.
-    Message(EthMessage),
+    Message(Box<EthMessage>),
     /// Send an eth request; its id is assigned by the session and the answer
     /// (or its failure) arrives on `response`.
     Request {
         /// The request (its request id is replaced).
-        request: EthMessage,
+        request: Box<EthMessage>,
         /// Where the answer goes.
         response: oneshot::Sender<Result<EthMessage, RequestError>>,
     },

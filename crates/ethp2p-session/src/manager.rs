@@ -445,7 +445,8 @@ impl SessionManager {
     /// Sends an eth message (broadcast or response) to `peer`. Returns false
     /// (and counts a drop) if the peer is unknown or its queue is full.
     pub fn send_message(&self, peer: &PeerId, message: EthMessage) -> bool {
-        self.command(peer, SessionCommand::Message(message)).is_ok()
+        self.command(peer, SessionCommand::Message(Box::new(message)))
+            .is_ok()
     }
 
     /// Sends a message of an extra sub-protocol to `peer`.
@@ -479,7 +480,7 @@ impl SessionManager {
             return rx;
         };
         if let Err(e) = h.commands.try_send(SessionCommand::Request {
-            request,
+            request: Box::new(request),
             response: tx,
         }) {
             metrics::dropped_outgoing();

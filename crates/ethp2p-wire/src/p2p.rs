@@ -35,6 +35,9 @@ const PING_ID: u64 = 0x02;
 const PONG_ID: u64 = 0x03;
 /// RLP of the empty list: the Ping and Pong payload.
 const EMPTY_LIST: [u8; 1] = [0xc0];
+/// The snappy encoding of [`EMPTY_LIST`]: length 1, one literal byte. Pings
+/// and Pongs are sent pre-compressed, so keepalive needs no encoder.
+const EMPTY_LIST_SNAPPY: [u8; 3] = [0x01, 0x00, 0xc0];
 
 /// Settings of the base protocol.
 #[derive(Debug, Clone)]
@@ -318,7 +321,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
     /// Releases every empty buffer (after the handshakes, before going idle).
     pub fn release_buffers(&mut self) {
         self.inner.release_buffers();
-        self.snappy.scratch = Vec::new();
+        self.snappy.release();
     }
 
     /// Releases buffer memory an idle session does not need.
@@ -341,6 +344,11 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
         }
         let (idb, n) = encode_id(abs_id);
         let compressed = self.snappy.compress(payload)?;
+        Ok(self.inner.queue_frame(&[&idb[..n], compressed])?)
+    }
+
+    fn queue_precompressed(&mut self, abs_id: u64, compressed: &[u8]) -> Result<(), P2PError> {
+        let (idb, n) = encode_id(abs_id);
         Ok(self.inner.queue_frame(&[&idb[..n], compressed])?)
     }
 
@@ -402,7 +410,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
         // At most one Pong waits in the write buffer: a Ping flood cannot grow it.
         if self.pong_owed && self.inner.bytes_written() >= self.pong_end && !self.disconnecting {
             self.pong_owed = false;
-            self.queue(PONG_ID, &EMPTY_LIST)?;
+            self.queue_precompressed(PONG_ID, &EMPTY_LIST_SNAPPY)?;
             self.pong_end = self.inner.bytes_written() + self.inner.pending_write_bytes() as u64;
         }
         Ok(())
@@ -413,7 +421,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
             if self.awaiting_pong {
                 return Err(P2PError::PingTimeout);
             }
-            self.queue(PING_ID, &EMPTY_LIST)?;
+            self.queue_precompressed(PING_ID, &EMPTY_LIST_SNAPPY)?;
             self.awaiting_pong = true;
             let deadline = Instant::now() + self.config.ping_timeout;
             self.keepalive.as_mut().reset(deadline);

@@ -4,8 +4,11 @@ use crate::error::P2PError;
 use bytes::BytesMut;
 
 /// Reusable snappy state: one encoder, one decoder, one scratch buffer.
+/// The encoder (2 KiB of hash table, 32 KiB once a large message was
+/// compressed) is created on first use and dropped by [`Snappy::release`], so
+/// an idle session does not carry it.
 pub(crate) struct Snappy {
-    encoder: snap::raw::Encoder,
+    encoder: Option<Box<snap::raw::Encoder>>,
     decoder: snap::raw::Decoder,
     /// Compression output, reused across messages.
     pub(crate) scratch: Vec<u8>,
@@ -14,7 +17,7 @@ pub(crate) struct Snappy {
 impl Default for Snappy {
     fn default() -> Self {
         Self {
-            encoder: snap::raw::Encoder::new(),
+            encoder: None,
             decoder: snap::raw::Decoder::new(),
             scratch: Vec::new(),
         }
@@ -39,9 +42,16 @@ impl Snappy {
         }
         let n = self
             .encoder
+            .get_or_insert_with(|| Box::new(snap::raw::Encoder::new()))
             .compress(data, &mut self.scratch[..max])
             .map_err(|e| P2PError::Snappy(e.to_string()))?;
         Ok(&self.scratch[..n])
+    }
+
+    /// Drops the encoder and the scratch buffer (an idle session's memory).
+    pub(crate) fn release(&mut self) {
+        self.encoder = None;
+        self.scratch = Vec::new();
     }
 
     /// Releases an oversized scratch buffer.
@@ -64,5 +74,18 @@ impl Snappy {
             .map_err(|e| P2PError::Snappy(e.to_string()))?;
         out.truncate(n);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn precompressed_empty_list_is_what_snap_produces() {
+        let c = snap::raw::Encoder::new().compress_vec(&[0xc0]).unwrap();
+        assert_eq!(c, [0x01, 0x00, 0xc0]);
+        assert_eq!(
+            snap::raw::Decoder::new().decompress_vec(&c).unwrap(),
+            [0xc0]
+        );
     }
 }
