@@ -121,6 +121,7 @@ enum End {
     },
 }
 
+#[allow(clippy::large_enum_variant)] // a transient value on the stack, never stored
 enum Wake {
     Disconnect(DisconnectReason),
     Command(Option<SessionCommand>),
