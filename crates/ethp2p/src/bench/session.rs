@@ -123,6 +123,46 @@ async fn dial_outcome(m: &mut SessionManager) -> bool {
 /// with the listener is torn down before the same identity dials again.
 const RING: usize = 4;
 
+/// Dials from every ring of managers in its own task until `deadline`,
+/// counting the sessions established; failures go to `failures`. The rings
+/// are handed back for the next run.
+async fn churn(
+    rings: &mut Vec<Vec<SessionManager>>,
+    addr: std::net::SocketAddr,
+    id: ethp2p_rlpx::PeerId,
+    deadline: Instant,
+    failures: &Arc<AtomicU64>,
+) -> Result<u64, String> {
+    let tasks: Vec<_> = rings
+        .drain(..)
+        .map(|mut ring| {
+            let failures = failures.clone();
+            tokio::spawn(async move {
+                let mut ok = 0u64;
+                let mut i = 0;
+                while Instant::now() < deadline {
+                    let m = &mut ring[i % RING];
+                    i += 1;
+                    if m.dial_outbound(addr, id).is_err() || !dial_outcome(m).await {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        tokio::task::yield_now().await;
+                    } else {
+                        ok += 1;
+                    }
+                }
+                (ok, ring)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in tasks {
+        let (ok, ring) = t.await.map_err(|e| e.to_string())?;
+        total += ok;
+        rings.push(ring);
+    }
+    Ok(total)
+}
+
 /// Sessions established per second through two `SessionManager`s over TCP
 /// loopback: `dialers` tasks each dial, wait for the session, disconnect it
 /// and dial again. Each run waits for every started dial and counts them all.
@@ -148,33 +188,7 @@ pub fn established(cfg: &Config, workers: usize, dialers: usize) -> Result<Runne
         rt.block_on(async {
             let start = Instant::now();
             let deadline = start + run;
-            let tasks: Vec<_> = rings
-                .drain(..)
-                .map(|mut ring| {
-                    let failures = failures.clone();
-                    tokio::spawn(async move {
-                        let mut ok = 0u64;
-                        let mut i = 0;
-                        while Instant::now() < deadline {
-                            let m = &mut ring[i % RING];
-                            i += 1;
-                            if m.dial_outbound(addr, id).is_err() || !dial_outcome(m).await {
-                                failures.fetch_add(1, Ordering::Relaxed);
-                                tokio::task::yield_now().await;
-                            } else {
-                                ok += 1;
-                            }
-                        }
-                        (ok, ring)
-                    })
-                })
-                .collect();
-            let mut total = 0;
-            for t in tasks {
-                let (ok, ring) = t.await.map_err(|e| e.to_string())?;
-                total += ok;
-                rings.push(ring);
-            }
+            let total = churn(&mut rings, addr, id, deadline, &failures).await?;
             let rate = total as f64 / start.elapsed().as_secs_f64();
             let failed = failures.swap(0, Ordering::Relaxed);
             if failed > total / 10 + 1 {
@@ -611,33 +625,7 @@ pub fn peer_dial_churn(
         let rate = rt.block_on(async {
             let start = Instant::now();
             let deadline = start + Duration::from_secs_f64(secs);
-            let tasks: Vec<_> = rings
-                .drain(..)
-                .map(|mut ring| {
-                    let failures = failures.clone();
-                    tokio::spawn(async move {
-                        let mut ok = 0u64;
-                        let mut i = 0;
-                        while Instant::now() < deadline {
-                            let m = &mut ring[i % RING];
-                            i += 1;
-                            if m.dial_outbound(addr, id).is_err() || !dial_outcome(m).await {
-                                failures.fetch_add(1, Ordering::Relaxed);
-                                tokio::task::yield_now().await;
-                            } else {
-                                ok += 1;
-                            }
-                        }
-                        (ok, ring)
-                    })
-                })
-                .collect();
-            let mut total = 0;
-            for t in tasks {
-                let (ok, ring) = t.await.map_err(|e| e.to_string())?;
-                total += ok;
-                rings.push(ring);
-            }
+            let total = churn(&mut rings, addr, id, deadline, &failures).await?;
             Ok::<_, String>(total as f64 / start.elapsed().as_secs_f64())
         })?;
         if run > 0 {
