@@ -149,6 +149,8 @@ struct State {
     s: ActiveSession,
     eth_index: usize,
     slot: Option<ActiveMessage>,
+    /// Whether reading is paused by back-pressure (counted once per pause).
+    reading_paused: bool,
     next_id: u64,
     inflight: HashMap<u64, Inflight>,
     remote_requests: FuturesUnordered<RemoteRequest>,
@@ -174,6 +176,7 @@ impl ActiveSession {
             s: self,
             eth_index,
             slot: None,
+            reading_paused: false,
             next_id: 0,
             inflight: HashMap::new(),
             remote_requests: FuturesUnordered::new(),
@@ -284,10 +287,12 @@ impl State {
         if self.slot.is_none()
             && self.remote_requests.len() < self.s.config.max_pending_remote_requests
         {
+            self.reading_paused = false;
             if let Poll::Ready(m) = self.s.conn.poll_next_message(cx) {
                 return Poll::Ready(Wake::Incoming(m));
             }
-        } else {
+        } else if !self.reading_paused {
+            self.reading_paused = true;
             metrics::back_pressure();
         }
         // Reading may have queued our keepalive Ping or an owed Pong: write

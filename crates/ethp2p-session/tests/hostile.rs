@@ -21,7 +21,7 @@ use ethp2p_eth::{
     chain::ChainSpec,
     forkid::{ForkHash, ForkId},
     handshake::{eth_protocols, status_exchange, EthHandshakeError},
-    message::{BlockHashOrNumber, EthMessage, GetBlockHeaders, RawList, RequestPair},
+    message::{EthMessage, RawList, RequestPair},
     status::{Status, StatusError},
     version::EthVersion,
 };
@@ -188,18 +188,6 @@ fn honest_hello(key: &SecretKey) -> HelloMessage {
         port: 0,
         id: peer_id_from_secret_key(key),
     }
-}
-
-fn headers_request() -> EthMessage {
-    EthMessage::GetBlockHeaders(RequestPair {
-        request_id: 0,
-        message: GetBlockHeaders {
-            start: BlockHashOrNumber::Number(1),
-            limit: 2,
-            skip: 0,
-            reverse: false,
-        },
-    })
 }
 
 /// Completes the RLPx handshake with `to` under a fresh key.

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use ethp2p_eth::{
-    message::{BlockHashOrNumber, EthMessage, GetBlockHeaders, RawList, RequestPair},
+    message::{EthMessage, RawList, RequestPair},
     version::EthVersion,
 };
 use ethp2p_session::{
@@ -13,18 +13,6 @@ use ethp2p_session::{
 };
 use ethp2p_wire::{DisconnectReason, Protocol};
 use std::time::Duration;
-
-fn headers_request() -> EthMessage {
-    EthMessage::GetBlockHeaders(RequestPair {
-        request_id: 0,
-        message: GetBlockHeaders {
-            start: BlockHashOrNumber::Number(1),
-            limit: 2,
-            skip: 0,
-            reverse: false,
-        },
-    })
-}
 
 async fn connect(a: &mut Node, b: &mut Node) {
     a.dial(b);

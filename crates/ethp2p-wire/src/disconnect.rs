@@ -3,124 +3,66 @@
 use alloy_rlp::{Decodable, Encodable, Header};
 use std::fmt;
 
-/// Why a peer is disconnected (devp2p `rlpx.md`, "Disconnect (0x01)").
-/// Codes outside the spec's table are kept as [`DisconnectReason::Unknown`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DisconnectReason {
-    /// 0x00: disconnect requested.
-    DisconnectRequested,
-    /// 0x01: TCP sub-system error.
-    TcpSubsystemError,
-    /// 0x02: breach of protocol, e.g. a malformed message or bad RLP.
-    ProtocolBreach,
-    /// 0x03: useless peer (no shared capability).
-    UselessPeer,
-    /// 0x04: too many peers.
-    TooManyPeers,
-    /// 0x05: already connected.
-    AlreadyConnected,
-    /// 0x06: incompatible P2P protocol version.
-    IncompatibleP2PProtocolVersion,
-    /// 0x07: null node identity received.
-    NullNodeIdentity,
-    /// 0x08: client quitting.
-    ClientQuitting,
-    /// 0x09: unexpected identity in handshake.
-    UnexpectedHandshakeIdentity,
-    /// 0x0a: identity is the same as this node (connected to self).
-    ConnectedToSelf,
-    /// 0x0b: ping timeout.
-    PingTimeout,
-    /// 0x10: some other reason specific to a subprotocol.
-    SubprotocolSpecific,
-    /// A code the spec does not define.
-    Unknown(u8),
+/// Declares [`DisconnectReason`] from one table: variant, wire code, doc, name.
+macro_rules! reasons {
+    ($($variant:ident = $code:literal, $doc:literal, $name:literal;)*) => {
+        /// Why a peer is disconnected (devp2p `rlpx.md`, "Disconnect (0x01)").
+        /// Codes outside the spec's table are kept as [`DisconnectReason::Unknown`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum DisconnectReason {
+            $(#[doc = $doc] $variant,)*
+            /// A code the spec does not define.
+            Unknown(u8),
+        }
+
+        impl DisconnectReason {
+            /// Every reason the spec defines.
+            pub const ALL: &'static [DisconnectReason] = &[$(DisconnectReason::$variant),*];
+
+            /// The wire code.
+            pub const fn code(self) -> u8 {
+                match self {
+                    $(DisconnectReason::$variant => $code,)*
+                    DisconnectReason::Unknown(c) => c,
+                }
+            }
+
+            /// The reason for a wire code.
+            pub const fn from_code(code: u8) -> Self {
+                match code {
+                    $($code => DisconnectReason::$variant,)*
+                    c => DisconnectReason::Unknown(c),
+                }
+            }
+
+            /// A short snake_case name, for logs and metric labels.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(DisconnectReason::$variant => $name,)*
+                    DisconnectReason::Unknown(_) => "unknown",
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    DisconnectRequested = 0x00, "0x00: disconnect requested.", "disconnect_requested";
+    TcpSubsystemError = 0x01, "0x01: TCP sub-system error.", "tcp_subsystem_error";
+    ProtocolBreach = 0x02, "0x02: breach of protocol, e.g. a malformed message or bad RLP.", "protocol_breach";
+    UselessPeer = 0x03, "0x03: useless peer (no shared capability).", "useless_peer";
+    TooManyPeers = 0x04, "0x04: too many peers.", "too_many_peers";
+    AlreadyConnected = 0x05, "0x05: already connected.", "already_connected";
+    IncompatibleP2PProtocolVersion = 0x06, "0x06: incompatible P2P protocol version.", "incompatible_p2p_version";
+    NullNodeIdentity = 0x07, "0x07: null node identity received.", "null_node_identity";
+    ClientQuitting = 0x08, "0x08: client quitting.", "client_quitting";
+    UnexpectedHandshakeIdentity = 0x09, "0x09: unexpected identity in handshake.", "unexpected_identity";
+    ConnectedToSelf = 0x0a, "0x0a: identity is the same as this node (connected to self).", "connected_to_self";
+    PingTimeout = 0x0b, "0x0b: ping timeout.", "ping_timeout";
+    SubprotocolSpecific = 0x10, "0x10: some other reason specific to a subprotocol.", "subprotocol_specific";
 }
 
 impl DisconnectReason {
-    /// The wire code.
-    pub const fn code(self) -> u8 {
-        use DisconnectReason::*;
-        match self {
-            DisconnectRequested => 0x00,
-            TcpSubsystemError => 0x01,
-            ProtocolBreach => 0x02,
-            UselessPeer => 0x03,
-            TooManyPeers => 0x04,
-            AlreadyConnected => 0x05,
-            IncompatibleP2PProtocolVersion => 0x06,
-            NullNodeIdentity => 0x07,
-            ClientQuitting => 0x08,
-            UnexpectedHandshakeIdentity => 0x09,
-            ConnectedToSelf => 0x0a,
-            PingTimeout => 0x0b,
-            SubprotocolSpecific => 0x10,
-            Unknown(c) => c,
-        }
-    }
-
-    /// The reason for a wire code.
-    pub const fn from_code(code: u8) -> Self {
-        use DisconnectReason::*;
-        match code {
-            0x00 => DisconnectRequested,
-            0x01 => TcpSubsystemError,
-            0x02 => ProtocolBreach,
-            0x03 => UselessPeer,
-            0x04 => TooManyPeers,
-            0x05 => AlreadyConnected,
-            0x06 => IncompatibleP2PProtocolVersion,
-            0x07 => NullNodeIdentity,
-            0x08 => ClientQuitting,
-            0x09 => UnexpectedHandshakeIdentity,
-            0x0a => ConnectedToSelf,
-            0x0b => PingTimeout,
-            0x10 => SubprotocolSpecific,
-            c => Unknown(c),
-        }
-    }
-
-    /// Every reason the spec defines.
-    pub const ALL: [DisconnectReason; 13] = {
-        use DisconnectReason::*;
-        [
-            DisconnectRequested,
-            TcpSubsystemError,
-            ProtocolBreach,
-            UselessPeer,
-            TooManyPeers,
-            AlreadyConnected,
-            IncompatibleP2PProtocolVersion,
-            NullNodeIdentity,
-            ClientQuitting,
-            UnexpectedHandshakeIdentity,
-            ConnectedToSelf,
-            PingTimeout,
-            SubprotocolSpecific,
-        ]
-    };
-
-    /// A short snake_case name, for logs and metric labels.
-    pub const fn name(self) -> &'static str {
-        use DisconnectReason::*;
-        match self {
-            DisconnectRequested => "disconnect_requested",
-            TcpSubsystemError => "tcp_subsystem_error",
-            ProtocolBreach => "protocol_breach",
-            UselessPeer => "useless_peer",
-            TooManyPeers => "too_many_peers",
-            AlreadyConnected => "already_connected",
-            IncompatibleP2PProtocolVersion => "incompatible_p2p_version",
-            NullNodeIdentity => "null_node_identity",
-            ClientQuitting => "client_quitting",
-            UnexpectedHandshakeIdentity => "unexpected_identity",
-            ConnectedToSelf => "connected_to_self",
-            PingTimeout => "ping_timeout",
-            SubprotocolSpecific => "subprotocol_specific",
-            Unknown(_) => "unknown",
-        }
-    }
-
     /// Encodes the Disconnect payload as the spec writes it: `[reason]`.
     pub fn encode_payload(self) -> [u8; 2] {
         let mut out = [0xc1, self.code()];
@@ -177,7 +119,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips() {
-        for r in DisconnectReason::ALL {
+        for &r in DisconnectReason::ALL {
             assert_eq!(DisconnectReason::from_code(r.code()), r);
             assert_eq!(
                 DisconnectReason::decode_payload(&r.encode_payload()).unwrap(),

@@ -157,3 +157,17 @@ pub fn established(ev: SessionEvent) -> Option<PeerId> {
         _ => None,
     }
 }
+
+/// A GetBlockHeaders request (its id is assigned by the session).
+pub fn headers_request() -> ethp2p_eth::message::EthMessage {
+    use ethp2p_eth::message::{BlockHashOrNumber, EthMessage, GetBlockHeaders, RequestPair};
+    EthMessage::GetBlockHeaders(RequestPair {
+        request_id: 0,
+        message: GetBlockHeaders {
+            start: BlockHashOrNumber::Number(1),
+            limit: 2,
+            skip: 0,
+            reverse: false,
+        },
+    })
+}
