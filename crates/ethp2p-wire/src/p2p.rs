@@ -3,9 +3,15 @@
 //! Every message after Hello is `rlp(id) || snappy(payload)`. Ids 0x00-0x0f
 //! belong to the base protocol (Hello, Disconnect, Ping, Pong); each shared
 //! protocol owns the range negotiation assigned it. The stream answers Pings,
-//! pings the remote on an interval and fails with [`P2PError::PingTimeout`] if
-//! no Pong arrives in time, and hands everything else up as a
-//! [`ProtocolMessage`] with the protocol's index and relative id.
+//! pings the remote once it has been silent for a ping interval and fails
+//! with [`P2PError::PingTimeout`] if no Pong arrives in time, and hands
+//! everything else up as a [`ProtocolMessage`] with the protocol's index and
+//! relative id.
+//!
+//! Keepalive is driven by silence, not by the clock alone: any frame from
+//! the peer proves it alive, so a Ping goes out only after `ping_interval`
+//! with nothing received. A busy session never pings, and of two idle
+//! ethp2p peers usually only one does per interval (the other sees its Ping).
 
 use crate::{
     capability::{Protocol, SharedCapabilities},
@@ -42,7 +48,10 @@ const EMPTY_LIST_SNAPPY: [u8; 3] = [0x01, 0x00, 0xc0];
 /// Settings of the base protocol.
 #[derive(Debug, Clone)]
 pub struct P2PConfig {
-    /// Interval between our Pings (geth: 15 s).
+    /// How long the peer may stay silent before we Ping it. Any frame
+    /// received restarts the wait. Default 60 s (reth pings 60 s after the
+    /// last Pong; geth pings every 15 s and drops a peer silent for 30 s,
+    /// which our Pongs to its Pings prevent).
     pub ping_interval: Duration,
     /// How long we wait for a Pong before disconnecting with PingTimeout.
     pub ping_timeout: Duration,
@@ -60,7 +69,7 @@ pub struct P2PConfig {
 impl Default for P2PConfig {
     fn default() -> Self {
         Self {
-            ping_interval: Duration::from_secs(15),
+            ping_interval: Duration::from_secs(60),
             ping_timeout: Duration::from_secs(20),
             max_payload: MAX_PAYLOAD_SIZE,
             max_frame_size: None,
@@ -100,6 +109,8 @@ pub struct P2PStream<Io> {
     /// Fires when the next Ping is due, or when the awaited Pong is late.
     keepalive: Pin<Box<Sleep>>,
     awaiting_pong: bool,
+    /// When the last frame arrived from the peer.
+    last_rx: Instant,
     /// A Ping arrived and its Pong has not been queued yet (at most one is owed).
     pong_owed: bool,
     /// Where the last queued Pong ends in the outgoing byte stream: the next
@@ -277,6 +288,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
             config,
             keepalive,
             awaiting_pong: false,
+            last_rx: Instant::now(),
             pong_owed: false,
             pong_end: 0,
             disconnecting: false,
@@ -421,10 +433,18 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
             if self.awaiting_pong {
                 return Err(P2PError::PingTimeout);
             }
+            let now = Instant::now();
+            let quiet_until = self.last_rx + self.config.ping_interval;
+            if quiet_until > now {
+                // The peer spoke within the interval: it is alive.
+                self.keepalive.as_mut().reset(quiet_until);
+                continue;
+            }
             self.queue_precompressed(PING_ID, &EMPTY_LIST_SNAPPY)?;
             self.awaiting_pong = true;
-            let deadline = Instant::now() + self.config.ping_timeout;
-            self.keepalive.as_mut().reset(deadline);
+            self.keepalive
+                .as_mut()
+                .reset(now + self.config.ping_timeout);
         }
         Ok(())
     }
@@ -456,6 +476,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
                 Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
                 Some(Ok(f)) => f,
             };
+            self.last_rx = Instant::now();
             let result = (|| -> Result<Option<ProtocolMessage>, P2PError> {
                 let id = split_id(&mut frame)?;
                 match id {
@@ -475,7 +496,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
                         self.check_ping_payload(&frame)?;
                         if self.awaiting_pong {
                             self.awaiting_pong = false;
-                            let next = Instant::now() + self.config.ping_interval;
+                            let next = self.last_rx + self.config.ping_interval;
                             self.keepalive.as_mut().reset(next);
                         }
                         Ok(None)

@@ -254,6 +254,63 @@ async fn send_raw(a: &mut RlpxStream<DuplexStream>, parts: &[&[u8]]) {
     poll_fn(|cx| a.poll_write_queued(cx)).await.unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn only_a_silent_peer_is_pinged() {
+    let (mut a, mut b) = raw_peer().await;
+    let marker = snap::raw::Encoder::new().compress_vec(&[0xc0]).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        loop {
+            let r = poll_fn(|cx| {
+                let r = b.poll_next_message(cx);
+                let _ = b.poll_flush(cx);
+                r
+            })
+            .await;
+            let end = !matches!(r, Some(Ok(_)));
+            let _ = tx.send(r.map(|r| r.map(|m| m.id)));
+            if end {
+                break;
+            }
+        }
+    });
+    // a speaks every 40 s for 200 s: b hears from it well within its 60 s
+    // interval, so b never needs to Ping.
+    let interval = P2PConfig::default().ping_interval;
+    assert_eq!(interval, Duration::from_secs(60));
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        send_raw(&mut a, &[&[0x10], &marker]).await;
+        assert!(matches!(rx.recv().await, Some(Some(Ok(0)))));
+    }
+    // Now a falls silent: b's Ping comes one interval after a's last frame.
+    let last = tokio::time::Instant::now();
+    let quiet = tokio::time::timeout(Duration::from_millis(1), a.next()).await;
+    assert!(quiet.is_err(), "b pinged a peer that talks: {quiet:?}");
+    let frame = tokio::time::timeout(2 * interval, a.next())
+        .await
+        .expect("a Ping")
+        .unwrap()
+        .unwrap();
+    assert_eq!(frame[0], 0x02, "{frame:x?}");
+    let waited = last.elapsed();
+    assert!(
+        waited >= interval && waited < interval + Duration::from_secs(1),
+        "{waited:?}"
+    );
+    // And a never answers: PingTimeout after the Pong timeout.
+    match rx.recv().await {
+        Some(Some(Err(P2PError::PingTimeout))) => {}
+        other => panic!("{other:?}"),
+    }
+    let total = last.elapsed();
+    assert!(
+        total >= interval + P2PConfig::default().ping_timeout,
+        "{total:?}"
+    );
+    driver.await.unwrap();
+}
+
 #[tokio::test]
 async fn snappy_bomb_is_refused_before_decompressing() {
     let (mut a, mut b) = raw_peer().await;

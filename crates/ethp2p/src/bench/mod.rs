@@ -110,13 +110,15 @@ const RTT_P99: &str = "request.rtt.p99";
 const RTT_RATE: &str = "request.rtt.requests_per_sec";
 const RTT_IN_FLIGHT: usize = 1000;
 
-/// Idle sessions in two processes: RSS name, CPU name, sessions, hold (full run).
+/// Idle sessions in two processes: RSS name, CPU name, sessions, hold (full
+/// run; never shorter than the default ping interval, so that every
+/// session's keepalive falls inside the CPU window).
 const IDLE: [(&str, &str, usize, f64); 2] = [
     (
         "session.idle_rss_per_session.1000",
         "session.idle_cpu.1000",
         1000,
-        5.0,
+        60.0,
     ),
     (
         "session.idle_rss_per_session.10000",
@@ -650,7 +652,15 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
         if cfg.quick && sessions > 1000 {
             continue;
         }
-        let hold = if cfg.quick { 2.0 } else { hold };
+        let ping_interval = ethp2p_session::SessionsConfig::default()
+            .p2p
+            .ping_interval
+            .as_secs_f64();
+        let hold = if cfg.quick {
+            2.0
+        } else {
+            hold.max(ping_interval)
+        };
         eprintln!("ethp2p bench: {sessions} idle sessions, held {hold} s");
         let idle = session::idle(sessions, std::time::Duration::from_secs_f64(hold))?;
         for (name, unit, value, target) in [
@@ -676,7 +686,10 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             for (key, v) in &idle.params {
                 record = record.param(key, v.clone());
             }
-            println!("{}", record.param("quick", cfg.quick).to_json());
+            let record = record
+                .param("ping_interval_seconds", ping_interval)
+                .param("quick", cfg.quick);
+            println!("{}", record.to_json());
         }
     }
 
