@@ -11,7 +11,7 @@ use crate::{
     ecies,
     error::HandshakeError,
     key::{
-        ecdh_x, generate_secret_key, peer_id_from_public_key, peer_id_from_secret_key,
+        ecdh_x, generate_secret_key, peer_id_from_public_key, peer_id_from_secret_key, public_key,
         public_key_from_peer_id, with_context, PeerId,
     },
     secrets::{SecretInputs, Secrets},
@@ -298,12 +298,46 @@ pub struct Initiator {
 impl Initiator {
     /// Starts a handshake to `remote_id` with a fresh ephemeral key and nonce.
     pub fn new(secret: &SecretKey, remote_id: PeerId) -> Result<Self, HandshakeError> {
-        Self::with_ephemeral(secret, remote_id, generate_secret_key(), random_nonce())
+        Self::with_id(secret, peer_id_from_secret_key(secret), remote_id)
+    }
+
+    /// Like [`Initiator::new`], with our own id (the public key of `secret`)
+    /// given by a caller that derived it once, saving a point
+    /// multiplication per dial. A wrong `local_id` makes the recipient refuse
+    /// the auth.
+    pub fn with_id(
+        secret: &SecretKey,
+        local_id: PeerId,
+        remote_id: PeerId,
+    ) -> Result<Self, HandshakeError> {
+        Self::build(
+            secret,
+            local_id,
+            remote_id,
+            generate_secret_key(),
+            random_nonce(),
+        )
     }
 
     /// Starts a handshake with a given ephemeral key and nonce (tests, vectors).
     pub fn with_ephemeral(
         secret: &SecretKey,
+        remote_id: PeerId,
+        ephemeral: SecretKey,
+        nonce: B256,
+    ) -> Result<Self, HandshakeError> {
+        Self::build(
+            secret,
+            peer_id_from_secret_key(secret),
+            remote_id,
+            ephemeral,
+            nonce,
+        )
+    }
+
+    fn build(
+        secret: &SecretKey,
+        id: PeerId,
         remote_id: PeerId,
         ephemeral: SecretKey,
         nonce: B256,
@@ -317,7 +351,6 @@ impl Initiator {
         let mut sig = [0u8; 65];
         sig[..64].copy_from_slice(&compact);
         sig[64] = i32::from(recid) as u8;
-        let id = peer_id_from_secret_key(secret);
         let body = rlp_list(&[&&sig[..], &id, &nonce, &HANDSHAKE_VERSION]);
         let auth = seal_eip8(&remote, body);
         Ok(Self {
@@ -386,7 +419,9 @@ impl Recipient {
         };
         let auth = parse_auth(&self.secret, &plain, legacy)?;
         let remote = pubkey_from_id("auth initiator key", &auth.initiator_id.0)?;
-        let eph_id = peer_id_from_secret_key(&self.ephemeral);
+        // Not through `peer_id_from_secret_key`: a one-time key must not
+        // evict the cached id of our static key.
+        let eph_id = peer_id_from_public_key(&public_key(&self.ephemeral));
         let ack = if legacy {
             let mut body = Vec::with_capacity(LEGACY_ACK_PLAIN);
             body.extend_from_slice(eph_id.as_slice());

@@ -34,7 +34,7 @@ pub use error::{EciesError, FrameError, HandshakeError, RlpxError};
 pub use handshake::{Initiator, Recipient};
 pub use key::{generate_secret_key, peer_id_from_public_key, public_key_from_peer_id, PeerId};
 pub use secrets::Secrets;
-pub use stream::{accept, connect, RlpxStream};
+pub use stream::{accept, accept_unflushed, connect, connect_with_id, RlpxStream};
 
 /// Re-export of the secp256k1 key types used in public signatures.
 pub use secp256k1::{PublicKey, SecretKey};

@@ -9,7 +9,7 @@ use crate::{
     codec::FrameCodec,
     error::{HandshakeError, RlpxError},
     handshake::{Initiator, Recipient},
-    key::PeerId,
+    key::{peer_id_from_secret_key, PeerId},
     secrets::Secrets,
 };
 use bytes::{Bytes, BytesMut};
@@ -37,7 +37,9 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// `Sink` of frame bodies to send.
 pub struct RlpxStream<Io> {
     io: Io,
-    codec: FrameCodec,
+    /// Boxed: the cipher and MAC states are about 5 KiB, and a stream moves
+    /// through several futures between the handshake and its session task.
+    codec: Box<FrameCodec>,
     rbuf: BytesMut,
     wbuf: BytesMut,
     remote_id: PeerId,
@@ -61,7 +63,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
     pub fn new(io: Io, secrets: &Secrets, leftover: BytesMut) -> Self {
         Self {
             io,
-            codec: FrameCodec::new(secrets),
+            codec: Box::new(FrameCodec::new(secrets)),
             rbuf: leftover,
             wbuf: BytesMut::new(),
             remote_id: secrets.remote_id,
@@ -91,7 +93,8 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
         &mut self.io
     }
 
-    /// Bytes written to the socket since the handshake (progress of a slow reader).
+    /// Bytes written to the socket since the handshake, counting an ack left
+    /// queued by [`accept_unflushed`] (progress of a slow reader).
     pub fn bytes_written(&self) -> u64 {
         self.written
     }
@@ -244,13 +247,32 @@ async fn with_timeout<T>(
 
 /// Runs the handshake as initiator towards `remote_id` and returns the framed stream.
 pub async fn connect<Io: AsyncRead + AsyncWrite + Unpin>(
-    mut io: Io,
+    io: Io,
     secret: &SecretKey,
     remote_id: PeerId,
     timeout: Duration,
 ) -> Result<RlpxStream<Io>, RlpxError> {
+    connect_with_id(
+        io,
+        secret,
+        peer_id_from_secret_key(secret),
+        remote_id,
+        timeout,
+    )
+    .await
+}
+
+/// Like [`connect`], with our own id given by a caller that derived it once
+/// (see [`Initiator::with_id`]).
+pub async fn connect_with_id<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut io: Io,
+    secret: &SecretKey,
+    local_id: PeerId,
+    remote_id: PeerId,
+    timeout: Duration,
+) -> Result<RlpxStream<Io>, RlpxError> {
     with_timeout(timeout, async move {
-        let initiator = Initiator::new(secret, remote_id)?;
+        let initiator = Initiator::with_id(secret, local_id, remote_id)?;
         io.write_all(initiator.auth_message()).await?;
         io.flush().await?;
         let mut buf = BytesMut::new();
@@ -267,6 +289,25 @@ pub async fn connect<Io: AsyncRead + AsyncWrite + Unpin>(
 /// Runs the handshake as recipient and returns the framed stream; the remote's
 /// identity is [`RlpxStream::remote_id`].
 pub async fn accept<Io: AsyncRead + AsyncWrite + Unpin>(
+    io: Io,
+    secret: &SecretKey,
+    timeout: Duration,
+) -> Result<RlpxStream<Io>, RlpxError> {
+    let mut stream = accept_unflushed(io, secret, timeout).await?;
+    with_timeout(timeout, async {
+        futures::future::poll_fn(|cx| stream.poll_write_queued(cx)).await?;
+        stream.io.flush().await?;
+        Ok(())
+    })
+    .await?;
+    Ok(stream)
+}
+
+/// Like [`accept`], but leaves the ack queued in the returned stream instead
+/// of writing it: it goes out with the caller's first flush, in the same
+/// write as the first frame (the Hello), one write system call less per
+/// inbound connection. The initiator hears nothing until the caller flushes.
+pub async fn accept_unflushed<Io: AsyncRead + AsyncWrite + Unpin>(
     mut io: Io,
     secret: &SecretKey,
     timeout: Duration,
@@ -276,9 +317,9 @@ pub async fn accept<Io: AsyncRead + AsyncWrite + Unpin>(
         let mut buf = BytesMut::new();
         loop {
             if let Some((ack, secrets)) = recipient.read_auth(&mut buf)? {
-                io.write_all(&ack).await?;
-                io.flush().await?;
-                return Ok(RlpxStream::new(io, &secrets, buf));
+                let mut stream = RlpxStream::new(io, &secrets, buf);
+                stream.wbuf.extend_from_slice(&ack);
+                return Ok(stream);
             }
             read_more(&mut io, &mut buf).await?;
         }

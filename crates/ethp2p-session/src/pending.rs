@@ -152,9 +152,14 @@ async fn authenticate(
     let cfg = &ctx.config;
     // The pending timeout bounds everything; the per-stage timeouts only need to be at least as long.
     let rlpx = match dialed {
-        None => ethp2p_rlpx::accept(stream, &ctx.secret_key, cfg.pending_session_timeout).await,
+        // The ack leaves with our Hello, in one write.
+        None => {
+            ethp2p_rlpx::accept_unflushed(stream, &ctx.secret_key, cfg.pending_session_timeout)
+                .await
+        }
         Some(id) => {
-            ethp2p_rlpx::connect(stream, &ctx.secret_key, id, cfg.pending_session_timeout).await
+            let (key, local_id, t) = (&ctx.secret_key, ctx.local_id, cfg.pending_session_timeout);
+            ethp2p_rlpx::connect_with_id(stream, key, local_id, id, t).await
         }
     }
     .map_err(PendingSessionError::Ecies)?;
