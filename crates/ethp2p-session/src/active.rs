@@ -157,7 +157,12 @@ struct State {
     tick: Interval,
     last_write_progress: Instant,
     last_written: u64,
+    /// RLP encoding of the outgoing message, reused (released when large).
+    encode_buf: Vec<u8>,
 }
+
+/// Capacity of the reused encode buffer kept between messages.
+const ENCODE_BUF_KEEP: usize = 64 * 1024;
 
 impl ActiveSession {
     pub(crate) async fn run(self) {
@@ -183,6 +188,7 @@ impl ActiveSession {
             tick,
             last_write_progress: Instant::now(),
             last_written: 0,
+            encode_buf: Vec::new(),
         };
         let end = loop {
             let wake = poll_fn(|cx| st.poll_wake(cx)).await;
@@ -374,10 +380,15 @@ impl State {
     }
 
     fn send_eth(&mut self, msg: &EthMessage) -> Option<End> {
-        let mut buf = Vec::with_capacity(msg.length());
-        msg.encode(&mut buf);
+        let buf = &mut self.encode_buf;
+        buf.clear();
+        msg.encode(buf);
         metrics::message("out", msg.id().name(), buf.len());
-        match self.s.conn.send(self.eth_index, msg.id().as_u8(), &buf) {
+        let sent = self.s.conn.send(self.eth_index, msg.id().as_u8(), buf);
+        if buf.capacity() > ENCODE_BUF_KEEP {
+            *buf = Vec::new();
+        }
+        match sent {
             Ok(()) => None,
             Err(e) => Some(End::Error {
                 error: e.into(),
