@@ -95,6 +95,9 @@ pub struct NodeArgs {
     /// First wait before redialing a lost static peer or bootnode, in seconds; doubles per failure up to 300 [default: 5].
     #[arg(long, value_name = "SECONDS", value_parser = parse_backoff)]
     pub redial_backoff: Option<f64>,
+    /// Seconds a peer may stay silent before it is pinged (any message from it restarts the wait; no Pong within 20 s disconnects it) [default: 60].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_ping_interval)]
+    pub ping_interval: Option<f64>,
     /// eth versions to advertise, comma-separated (66-72) [default: 69,68,67,66; add 70,71,72 to opt in].
     #[arg(long, value_name = "LIST", value_parser = parse_eth_versions)]
     pub eth_versions: Option<EthVersions>,
@@ -186,6 +189,10 @@ fn parse_backoff(s: &str) -> Result<f64, String> {
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
     parse_seconds(s, 0.1, 600.0)
+}
+
+fn parse_ping_interval(s: &str) -> Result<f64, String> {
+    parse_seconds(s, 1.0, 3600.0)
 }
 
 fn parse_throttle(s: &str) -> Result<f64, String> {

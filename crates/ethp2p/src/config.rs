@@ -67,6 +67,8 @@ pub struct NodeConfig {
     pub redial_backoff: Duration,
     /// Per-IP inbound throttle window (zero: off).
     pub inbound_throttle: Duration,
+    /// Silence after which a peer is pinged.
+    pub ping_interval: Duration,
     /// eth versions advertised.
     pub eth_versions: Vec<ethp2p_eth::version::EthVersion>,
     /// Log format.
@@ -213,6 +215,7 @@ pub fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         metrics_addr: cli.metrics_addr.or(file.metrics_addr),
         redial_backoff: cli.redial_backoff.or(file.redial_backoff),
         inbound_throttle: cli.inbound_throttle.or(file.inbound_throttle),
+        ping_interval: cli.ping_interval.or(file.ping_interval),
         eth_versions: cli.eth_versions.or(file.eth_versions),
         log_format: cli.log_format.or(file.log_format),
         // The command line's -v or -q replaces the file's choice.
@@ -336,6 +339,10 @@ pub fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             .inbound_throttle
             .map(Duration::from_secs_f64)
             .unwrap_or(ethp2p_session::DEFAULT_INBOUND_THROTTLE),
+        ping_interval: a
+            .ping_interval
+            .map(Duration::from_secs_f64)
+            .unwrap_or_else(|| ethp2p_wire::P2PConfig::default().ping_interval),
         eth_versions: a
             .eth_versions
             .map(|v| v.0)
@@ -374,6 +381,7 @@ mod tests {
         assert_eq!(c.rpc_addr, Some(DEFAULT_RPC_ADDR));
         assert!(c.bootnodes);
         assert_eq!(c.redial_backoff, Duration::from_secs(5));
+        assert_eq!(c.ping_interval, Duration::from_secs(60));
         assert_eq!(c.metrics_addr, None);
     }
 
@@ -381,7 +389,7 @@ mod tests {
     fn file_keys_are_the_flag_names_and_the_command_line_wins() {
         let peer = format!("enode://{}@127.0.0.1:30305", id());
         let text = format!(
-            "chain = \"sepolia\"\nport = 30304\nno-bootnodes = true\npeer = [\"{peer}\"]\nmax-peers = 10\nrpc-addr = \"127.0.0.1:9545\"\nredial-backoff = 0.5\nverbose = 2\n"
+            "chain = \"sepolia\"\nport = 30304\nno-bootnodes = true\npeer = [\"{peer}\"]\nmax-peers = 10\nrpc-addr = \"127.0.0.1:9545\"\nredial-backoff = 0.5\nping-interval = 15\nverbose = 2\n"
         );
         let file = parse_file(&text).unwrap();
         let cli = NodeArgs {
@@ -396,6 +404,7 @@ mod tests {
         assert_eq!((c.max_inbound, c.max_outbound), (7, 3));
         assert_eq!(c.rpc_addr, Some("127.0.0.1:9545".parse().unwrap()));
         assert_eq!(c.redial_backoff, Duration::from_millis(500));
+        assert_eq!(c.ping_interval, Duration::from_secs(15));
         assert_eq!(c.verbose, 2);
         // -q on the command line silences the file's verbose = 2.
         let file = parse_file(&text).unwrap();

@@ -193,6 +193,13 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         session_event_buffer: (cfg.max_peers() as usize * 2).clamp(64, 2600),
         ..Default::default()
     };
+    let sessions = SessionsConfig {
+        p2p: ethp2p_wire::P2PConfig {
+            ping_interval: cfg.ping_interval,
+            ..sessions.p2p.clone()
+        },
+        ..sessions
+    };
     let client = client_version();
     let mut mgr = SessionManager::new(SessionManagerParams {
         secret_key: key,

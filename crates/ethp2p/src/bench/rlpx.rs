@@ -96,14 +96,15 @@ impl HandshakeOps {
 /// Seconds of primitive work per frame carrying `len` payload bytes, one side
 /// (encoder or decoder), in the codec's order of work:
 /// AES-CTR over the 16-byte header and over the padded body; Keccak absorb of
-/// the padded body ciphertext plus the two 16-byte MAC seeds; four digest
-/// peeks (two per MAC) and two AES block encryptions (one per MAC).
+/// the padded body ciphertext plus the two 16-byte MAC seeds; three digest
+/// peeks (the header seed's digest is the previous frame's body MAC, which
+/// the MAC state keeps) and two AES block encryptions (one per MAC).
 pub fn frame_side_cost(c: &Costs, len: usize) -> f64 {
     let body = len.div_ceil(16) * 16;
     (body + 32) as f64 / c.keccak_rate(body)
         + body as f64 / c.aes_ctr_rate(body)
         + c.get(primitives::AES_CTR_16)
-        + 4.0 * c.get(primitives::KECCAK_DIGEST)
+        + 3.0 * c.get(primitives::KECCAK_DIGEST)
         + 2.0 * c.get(primitives::AES_BLOCK)
 }
 
@@ -589,8 +590,8 @@ mod tests {
     #[test]
     fn frame_limit_counts_both_sides() {
         let c = synthetic_costs();
-        // Per side: 1056 B / 400 MB/s + 1024 B / 4000 MB/s + 20 + 4 * 400 + 2 * 20 ns.
-        let side = 1056.0 / 400e6 + 1024.0 / 4000e6 + 20e-9 + 1600e-9 + 40e-9;
+        // Per side: 1056 B / 400 MB/s + 1024 B / 4000 MB/s + 20 + 3 * 400 + 2 * 20 ns.
+        let side = 1056.0 / 400e6 + 1024.0 / 4000e6 + 20e-9 + 1200e-9 + 40e-9;
         assert!((frame_side_cost(&c, 1024) - side).abs() < 1e-12);
         let limit = frame_limit(&c, 1024);
         assert!((limit - 1024.0 / (2.0 * side) / 1e6).abs() < 1e-9);
