@@ -243,6 +243,64 @@ async fn adaptive_timeout_follows_a_fast_responder() {
     assert!(t >= Duration::from_millis(50));
 }
 
+/// One request from `a` to `b`, whose owner takes `delay` (of the paused
+/// clock) to answer; both managers keep running meanwhile.
+async fn answered_after(a: &mut Node, b: &mut Node, delay: Duration) -> Result<(), RequestError> {
+    let rx = a.mgr.send_request(&b.id, headers_request());
+    let responder = wait_for!(&mut [&mut *a, &mut *b], 1,
+        SessionEvent::ValidMessage { message: PeerMessage::EthRequest { responder, .. }, .. } => responder);
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = async { loop { next_any(&mut [&mut *a, &mut *b]).await; } } => unreachable!(),
+    }
+    drop(responder);
+    tokio::select! {
+        r = rx => r.expect("an answer or an error").map(drop),
+        _ = async { loop { next_any(&mut [&mut *a, &mut *b]).await; } } => unreachable!(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn adaptive_timeout_moves_with_a_slow_responder() {
+    // Defaults: the timeout starts at 20 s and stays within [2 s, 20 s].
+    let mut a = Node::default().await;
+    let mut b = Node::default().await;
+    connect(&mut a, &mut b).await;
+    let bid = b.id;
+    let timeout = |a: &Node| a.mgr.session(&bid).unwrap().request_timeout();
+    assert_eq!(timeout(&a), Duration::from_secs(20));
+    // Instant answers pull it down to the floor.
+    for _ in 0..30 {
+        answered_after(&mut a, &mut b, Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    let fast = timeout(&a);
+    assert!(fast <= Duration::from_millis(2100), "{fast:?}");
+    // Answers that take 4 s push it towards 3 x 4 s = 12 s. The first ones
+    // miss the 2 s timeout (their callers hear Timeout), but a late answer
+    // still teaches the session its peer's pace.
+    let mut timed_out = 0;
+    for _ in 0..30 {
+        match answered_after(&mut a, &mut b, Duration::from_secs(4)).await {
+            Ok(()) => {}
+            Err(RequestError::Timeout) => timed_out += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!((1..10).contains(&timed_out), "{timed_out} timed out");
+    let slow = timeout(&a);
+    assert!(
+        slow > Duration::from_secs(10) && slow <= Duration::from_secs(12),
+        "{slow:?}"
+    );
+    // An answer slower than the current timeout fails the caller with a
+    // timeout, and the session stays (the breach timeout is 120 s).
+    let late = answered_after(&mut a, &mut b, slow + Duration::from_secs(2)).await;
+    assert!(matches!(late, Err(RequestError::Timeout)), "{late:?}");
+    assert!(a.mgr.session(&bid).is_some());
+}
+
 #[tokio::test]
 async fn extra_subprotocol_rides_beside_eth() {
     let proto = || vec![Protocol::new("tst", 1, 4)];
