@@ -152,6 +152,15 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
         Poll::Ready(Ok(()))
     }
 
+    /// The next frame if it is already buffered (no I/O): e.g. the peer's
+    /// Hello that arrived in the same read as the ack.
+    pub fn try_buffered_frame(&mut self) -> Option<Result<BytesMut, RlpxError>> {
+        self.codec
+            .decode_frame(&mut self.rbuf)
+            .map_err(RlpxError::from)
+            .transpose()
+    }
+
     /// Reads the next frame.
     pub fn poll_next_frame(
         &mut self,

@@ -165,7 +165,8 @@ async fn authenticate(
     .map_err(PendingSessionError::Ecies)?;
     let remote_id = rlpx.remote_id();
     let (mut p2p, hello) =
-        ethp2p_wire::handshake(rlpx, &ctx.hello, &ctx.protocols, cfg.p2p.clone())
+        // The Status follows at once: our Hello may ride with it.
+        ethp2p_wire::handshake_unflushed(rlpx, &ctx.hello, &ctx.protocols, cfg.p2p.clone())
             .instrument(tracing::debug_span!("hello", peer = %remote_id))
             .await
             .map_err(PendingSessionError::P2P)?;

@@ -19,7 +19,7 @@ pub use capability::{Capability, Protocol, SharedCapabilities, SharedCapability}
 pub use disconnect::DisconnectReason;
 pub use error::{IdentityMismatch, P2PError, P2PHandshakeError};
 pub use hello::HelloMessage;
-pub use p2p::{handshake, P2PConfig, P2PStream, ProtocolMessage};
+pub use p2p::{handshake, handshake_unflushed, P2PConfig, P2PStream, ProtocolMessage};
 
 /// The base protocol version we speak (snappy from version 5 on).
 pub const P2P_VERSION: u64 = 5;

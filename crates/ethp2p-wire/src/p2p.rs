@@ -118,6 +118,8 @@ pub struct P2PStream<Io> {
     /// time, yet a busy send queue cannot starve it.
     pong_end: u64,
     disconnecting: bool,
+    /// Our Hello is still queued (see [`handshake`]): write it before reading.
+    flush_before_read: bool,
 }
 
 impl<Io> std::fmt::Debug for P2PStream<Io> {
@@ -196,26 +198,63 @@ async fn refuse<Io: AsyncRead + AsyncWrite + Unpin>(
 /// shared capabilities. On a failure we caused, the remote is told why with a
 /// Disconnect before the error returns.
 pub async fn handshake<Io: AsyncRead + AsyncWrite + Unpin>(
+    stream: RlpxStream<Io>,
+    hello: &HelloMessage,
+    protocols: &[Protocol],
+    config: P2PConfig,
+) -> Result<(P2PStream<Io>, HelloMessage), P2PHandshakeError> {
+    exchange_hellos(stream, hello, protocols, config, false).await
+}
+
+/// Like [`handshake`], but when their Hello is already buffered (an ethp2p
+/// recipient sends it with the ack), ours is left queued, to leave in one
+/// write with the next message we send: one write system call less. Use it
+/// when a message follows at once (as the eth Status does); the returned
+/// stream also writes the queued Hello before its first read.
+pub async fn handshake_unflushed<Io: AsyncRead + AsyncWrite + Unpin>(
+    stream: RlpxStream<Io>,
+    hello: &HelloMessage,
+    protocols: &[Protocol],
+    config: P2PConfig,
+) -> Result<(P2PStream<Io>, HelloMessage), P2PHandshakeError> {
+    exchange_hellos(stream, hello, protocols, config, true).await
+}
+
+async fn exchange_hellos<Io: AsyncRead + AsyncWrite + Unpin>(
     mut stream: RlpxStream<Io>,
     hello: &HelloMessage,
     protocols: &[Protocol],
     config: P2PConfig,
+    may_defer: bool,
 ) -> Result<(P2PStream<Io>, HelloMessage), P2PHandshakeError> {
     let exchange = async {
         let mut body = Vec::with_capacity(hello.length());
         hello.encode(&mut body);
         queue_plain(&mut stream, HELLO_ID, &body)?;
-        flush(&mut stream).await?;
         stream.codec_mut().set_max_frame_size(MAX_HELLO_SIZE);
-        let frame = stream.next().await;
+        // A recipient sends its Hello with the ack, so the initiator often has
+        // it already: then our Hello may stay queued.
+        let buffered = if may_defer {
+            stream.try_buffered_frame()
+        } else {
+            None
+        };
+        let (frame, queued) = match buffered {
+            Some(frame) => (Some(frame), true),
+            None => {
+                flush(&mut stream).await?;
+                (stream.next().await, false)
+            }
+        };
         stream.codec_mut().set_max_frame_size(config.frame_limit());
         match frame {
             None => Err(P2PHandshakeError::ConnectionClosed),
             Some(Err(e)) => Err(e.into()),
-            Some(Ok(f)) => Ok(f),
+            Some(Ok(f)) => Ok((f, queued)),
         }
     };
-    let mut frame = match tokio::time::timeout(config.hello_timeout, exchange).await {
+    let (mut frame, hello_queued) = match tokio::time::timeout(config.hello_timeout, exchange).await
+    {
         Ok(Ok(frame)) => frame,
         Ok(Err(e)) => {
             if let Some(reason) = e.reason_sent() {
@@ -260,7 +299,8 @@ pub async fn handshake<Io: AsyncRead + AsyncWrite + Unpin>(
     });
     match checked {
         Ok((theirs, shared)) => {
-            let p2p = P2PStream::new(stream, shared, theirs.protocol_version, config);
+            let mut p2p = P2PStream::new(stream, shared, theirs.protocol_version, config);
+            p2p.flush_before_read = hello_queued;
             Ok((p2p, theirs))
         }
         Err(e) => {
@@ -292,6 +332,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
             pong_owed: false,
             pong_end: 0,
             disconnecting: false,
+            flush_before_read: false,
         }
     }
 
@@ -469,6 +510,13 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
     ) -> Poll<Option<Result<ProtocolMessage, P2PError>>> {
         if let Err(e) = self.poll_keepalive(cx) {
             return Poll::Ready(Some(Err(e)));
+        }
+        if self.flush_before_read {
+            // Never wait for the peer while it waits for our Hello.
+            if let Err(e) = ready!(self.inner.poll_write_queued(cx)) {
+                return Poll::Ready(Some(Err(ethp2p_rlpx::RlpxError::from(e).into())));
+            }
+            self.flush_before_read = false;
         }
         loop {
             let mut frame = match ready!(self.inner.poll_next_frame(cx)) {

@@ -109,6 +109,56 @@ async fn hello_exchange_and_messages_with_two_protocols() {
 }
 
 #[tokio::test]
+async fn deferred_hello_rides_with_the_next_message_or_before_the_first_read() {
+    for send_first in [true, false] {
+        let (a_io, b_io) = tokio::io::duplex(1 << 20);
+        let (a_key, b_key) = (generate_secret_key(), generate_secret_key());
+        let b_id = peer_id_from_secret_key(&b_key);
+        let protos = vec![eth(69)];
+        let (bh, p) = (hello(&b_key, &protos), protos.clone());
+        // b, the recipient, sends its Hello in the same write as the ack.
+        let server = tokio::spawn(async move {
+            let rlpx = ethp2p_rlpx::accept_unflushed(b_io, &b_key, T)
+                .await
+                .unwrap();
+            let (mut b, _) = ethp2p_wire::handshake_unflushed(rlpx, &bh, &p, P2PConfig::default())
+                .await
+                .unwrap();
+            if !send_first {
+                b.send(0, 3, &[0xc0]).unwrap();
+                poll_fn(|cx| b.poll_flush(cx)).await.unwrap();
+            }
+            b
+        });
+        let rlpx = connect(a_io, &a_key, b_id, T).await.unwrap();
+        let (mut a, theirs) = ethp2p_wire::handshake_unflushed(
+            rlpx,
+            &hello(&a_key, &protos),
+            &protos,
+            P2PConfig::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(theirs.id, b_id);
+        // b's Hello came with the ack, so a's waits in the queue...
+        assert!(a.pending_write_bytes() > 0);
+        if send_first {
+            // ...and leaves with a's first message,
+            a.send(0, 5, &[0xc0]).unwrap();
+            poll_fn(|cx| a.poll_flush(cx)).await.unwrap();
+            let mut b = server.await.unwrap();
+            let m = b.next().await.unwrap().unwrap();
+            assert_eq!((m.protocol, m.id), (0, 5));
+        } else {
+            // ...or before a's first read, so b's handshake can finish.
+            let m = a.next().await.unwrap().unwrap();
+            assert_eq!((m.protocol, m.id), (0, 3));
+            let _b = server.await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
 async fn no_shared_capability_is_useless_peer() {
     let (a, b) = run(
         |k| hello(k, &[eth(68)]),
