@@ -118,7 +118,7 @@ pub struct P2PStream<Io> {
     /// time, yet a busy send queue cannot starve it.
     pong_end: u64,
     disconnecting: bool,
-    /// Our Hello is still queued (see [`handshake`]): write it before reading.
+    /// Our Hello is still queued (see [`handshake_unflushed`]): write it before reading.
     flush_before_read: bool,
 }
 
