@@ -68,11 +68,21 @@ const HS_RECIPIENT: &str = "handshake.recipient";
 const HS_INITIATOR: &str = "handshake.initiator";
 const HS_TCP_SEQUENTIAL: &str = "handshake.tcp.sequential";
 const HS_TCP_CONCURRENT: &str = "handshake.tcp.concurrent64";
-const HANDSHAKES: [&str; 4] = [
+const HS_TCP_2W_SEQUENTIAL: &str = "handshake.tcp.2workers.sequential";
+const HS_TCP_2W_CONCURRENT: &str = "handshake.tcp.2workers.concurrent64";
+const HANDSHAKES: [&str; 6] = [
     HS_RECIPIENT,
     HS_INITIATOR,
     HS_TCP_SEQUENTIAL,
     HS_TCP_CONCURRENT,
+    HS_TCP_2W_SEQUENTIAL,
+    HS_TCP_2W_CONCURRENT,
+];
+
+/// Loopback handshakes on a two-worker runtime: name, dialers.
+const TCP_2WORKERS: [(&str, usize); 2] = [
+    (HS_TCP_2W_SEQUENTIAL, 1),
+    (HS_TCP_2W_CONCURRENT, CONCURRENT_DIALERS),
 ];
 
 /// The plain-TCP baselines of the loopback handshakes: handshake, baseline, dialers.
@@ -96,10 +106,25 @@ const ETH_PRIMITIVES: [&str; 4] = [
     eth::MEMCPY,
 ];
 
-/// Full sessions through two managers: name, runtime workers (0 = current_thread).
-const SESSIONS: [(&str, usize); 2] = [
-    ("session.established_per_sec.current_thread.concurrent64", 0),
-    ("session.established_per_sec.2workers.concurrent64", 2),
+/// Full sessions through two managers: name, runtime workers (0 =
+/// current_thread), dialer tasks.
+const SESSIONS: [(&str, usize, usize); 4] = [
+    (
+        "session.established_per_sec.current_thread.sequential",
+        0,
+        1,
+    ),
+    (
+        "session.established_per_sec.current_thread.concurrent64",
+        0,
+        CONCURRENT_DIALERS,
+    ),
+    ("session.established_per_sec.2workers.sequential", 2, 1),
+    (
+        "session.established_per_sec.2workers.concurrent64",
+        2,
+        CONCURRENT_DIALERS,
+    ),
 ];
 
 /// Full sessions with the dialers and the listener in two processes.
@@ -155,6 +180,18 @@ const FRAMES: [(&str, &str, usize); 4] = [
     ("frame.tcp.1MiB", "tcp", MIB),
 ];
 
+/// The handshake limit of a loopback figure with both ends in one process:
+/// one core's, unless several dialers can keep `workers` cores busy. One
+/// dialer at a time is serial work (each side waits for the other), so a
+/// second worker cannot raise its limit.
+fn serial_or_parallel(dialers: usize, workers: usize) -> Limit {
+    if workers <= 1 || dialers <= 1 {
+        Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS])
+    } else {
+        Limit::HandshakeOn(&[INITIATOR_OPS, RECIPIENT_OPS], workers as u32)
+    }
+}
+
 fn all_names() -> Vec<&'static str> {
     primitives::ASYMMETRIC
         .iter()
@@ -165,7 +202,7 @@ fn all_names() -> Vec<&'static str> {
         .chain(P2P_FRAMES.iter().map(|f| &f.0))
         .chain(&ETH_PRIMITIVES)
         .chain(&ETH)
-        .chain(SESSIONS.iter().map(|(name, _)| name))
+        .chain(SESSIONS.iter().map(|(name, _, _)| name))
         .chain(&[SESSIONS_PROCESSES])
         .chain(&[RTT_P50, RTT_P99, RTT_RATE])
         .chain(IDLE.iter().flat_map(|(rss, cpu, _, _)| [rss, cpu]))
@@ -296,7 +333,7 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
     // Set up and warm up everything selected, plus the primitives a selected
     // limit is computed from.
     let need_asym = HANDSHAKES.iter().any(|n| sel.wants(n))
-        || SESSIONS.iter().any(|(n, _)| sel.wants(n))
+        || SESSIONS.iter().any(|(n, _, _)| sel.wants(n))
         || sel.wants(SESSIONS_PROCESSES);
     let need_sym =
         FRAMES.iter().any(|(n, _, _)| sel.wants(n)) || P2P_FRAMES.iter().any(|f| sel.wants(f.0));
@@ -333,7 +370,7 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
                 Measurement::new(
                     handshake,
                     "handshakes/s",
-                    rlpx::tcp(&cfg, dialers, Exchange::Rlpx)?,
+                    rlpx::tcp(&cfg, 0, dialers, Exchange::Rlpx)?,
                 )
                 .limit(Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS]))
                 .baseline(baseline)
@@ -349,12 +386,29 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
                 Measurement::new(
                     baseline,
                     "connections/s",
-                    rlpx::tcp(&cfg, dialers, Exchange::Plain)?,
+                    rlpx::tcp(&cfg, 0, dialers, Exchange::Plain)?,
                 )
                 .param("dialers", dialers as u64)
                 .param(
                     "exchange",
                     "fresh TCP connection, auth-sized write, ack-sized reply, close; no crypto",
+                ),
+            );
+        }
+    }
+    for (name, dialers) in TCP_2WORKERS {
+        if sel.wants(name) {
+            all.push(
+                Measurement::new(
+                    name,
+                    "handshakes/s",
+                    rlpx::tcp(&cfg, 2, dialers, Exchange::Rlpx)?,
+                )
+                .limit(serial_or_parallel(dialers, 2))
+                .param("dialers", dialers as u64)
+                .param(
+                    "runtime",
+                    "tokio multi_thread, 2 workers, both ends, fresh TCP connection each",
                 ),
             );
         }
@@ -453,7 +507,7 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             );
         }
     }
-    for (name, workers) in SESSIONS {
+    for (name, workers, dialers) in SESSIONS {
         if sel.wants(name) {
             let runtime = if workers == 0 {
                 "tokio current_thread, both managers in one process".to_string()
@@ -463,22 +517,18 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             let m = Measurement::new(
                 name,
                 "sessions/s",
-                session::established(&cfg, workers, CONCURRENT_DIALERS)?,
+                session::established(&cfg, workers, dialers)?,
             );
             // One thread runs both ends, as in the plain-TCP baseline: the
             // fresh connection per session is then counted beside the EC work.
-            let m = if workers == 0 {
-                m.baseline("baseline.tcp_exchange.concurrent64")
-            } else {
-                m
+            let m = match (workers, dialers) {
+                (0, 1) => m.baseline("baseline.tcp_exchange.sequential"),
+                (0, _) => m.baseline("baseline.tcp_exchange.concurrent64"),
+                _ => m,
             };
             all.push(
-                m.limit(if workers == 0 {
-                    Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS])
-                } else {
-                    Limit::HandshakeOn(&[INITIATOR_OPS, RECIPIENT_OPS], workers as u32)
-                })
-                .param("dialers", CONCURRENT_DIALERS as u64)
+                m.limit(serial_or_parallel(dialers, workers))
+                .param("dialers", dialers as u64)
                 .param("runtime", runtime)
                 .param("workers", workers.max(1) as u64)
                 .param(

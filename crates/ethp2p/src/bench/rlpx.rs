@@ -350,7 +350,7 @@ async fn dial(
 }
 
 /// (c) and (d), and their baseline: connections over TCP loopback with both
-/// ends on one current-thread runtime. `dialers` tasks each open a fresh
+/// ends on one runtime. `dialers` tasks each open a fresh
 /// connection and run the exchange, one after another, until the run time is
 /// up; the listener serves each connection in its own task. Every started
 /// exchange is finished and counted, and the clock stops when the last one
@@ -420,10 +420,16 @@ async fn tcp_exchanges(run: Duration, dialers: usize, exchange: Exchange) -> Res
 }
 
 /// (c) and (d): handshakes per second over TCP loopback with `dialers`
-/// concurrent dialers, both ends on one current-thread runtime; or, for
-/// [`Exchange::Plain`], the baseline connections per second.
-pub fn tcp(cfg: &Config, dialers: usize, exchange: Exchange) -> Result<Runner, String> {
-    let rt = current_thread_runtime()?;
+/// concurrent dialers, both ends on one runtime (`workers` = 0: one
+/// current-thread runtime; else a multi-thread runtime of that many
+/// workers); or, for [`Exchange::Plain`], the baseline connections per second.
+pub fn tcp(
+    cfg: &Config,
+    workers: usize,
+    dialers: usize,
+    exchange: Exchange,
+) -> Result<Runner, String> {
+    let rt = super::session::runtime(workers)?;
     let run_time = cfg.run_time();
     // Warm-up: sockets, allocator, code paths.
     rt.block_on(tcp_exchanges(run_time / 5, dialers, exchange))?;
@@ -605,8 +611,9 @@ mod tests {
         let runners = [
             recipient(&cfg).unwrap(),
             initiator(&cfg).unwrap(),
-            tcp(&cfg, 1, Exchange::Rlpx).unwrap(),
-            tcp(&cfg, 4, Exchange::Plain).unwrap(),
+            tcp(&cfg, 0, 1, Exchange::Rlpx).unwrap(),
+            tcp(&cfg, 2, 4, Exchange::Rlpx).unwrap(),
+            tcp(&cfg, 0, 4, Exchange::Plain).unwrap(),
             frames_in_memory(&cfg, 1024).unwrap(),
             frames_over_tcp(&cfg, 64 * 1024).unwrap(),
         ];
