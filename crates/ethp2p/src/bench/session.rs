@@ -442,12 +442,21 @@ struct Peer {
 
 impl Peer {
     fn spawn(args: &[String]) -> Result<Self, String> {
+        Self::spawn_with(args, Stdio::null())
+    }
+
+    /// A peer whose stdin we write to (see [`Peer::send_line`]).
+    fn spawn_paced(args: &[String]) -> Result<Self, String> {
+        Self::spawn_with(args, Stdio::piped())
+    }
+
+    fn spawn_with(args: &[String], stdin: Stdio) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new(exe)
             .arg("bench")
             .args(args)
             .stdout(Stdio::piped())
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .spawn()
             .map_err(|e| format!("spawn bench peer: {e}"))?;
         let out = child.stdout.take().expect("piped stdout");
@@ -460,6 +469,13 @@ impl Peer {
             }
         });
         Ok(Peer { child, lines })
+    }
+
+    fn send_line(&mut self, line: &str) -> Result<(), String> {
+        let stdin = self.child.stdin.as_mut().ok_or("bench peer has no stdin")?;
+        writeln!(stdin, "{line}")
+            .and_then(|_| stdin.flush())
+            .map_err(|e| format!("bench peer stdin: {e}"))
     }
 
     fn expect(&self, prefix: &str, timeout: Duration) -> Result<String, String> {
@@ -619,9 +635,18 @@ pub fn peer_dial_churn(
             })
             .collect()
     });
-    // One warm-up run, then the measured ones.
+    // One warm-up run, then the measured ones, each when the parent says
+    // `go` on stdin (it measures the primitives in between, both of us idle).
+    let mut stdin = std::io::stdin().lock();
     for run in 0..=runs {
         let secs = if run == 0 { seconds / 3.0 } else { seconds };
+        if run > 0 {
+            let mut line = String::new();
+            match stdin.read_line(&mut line) {
+                Ok(n) if n > 0 && line.trim() == "go" => {}
+                _ => return Err("--peer dial-churn: expected `go` on stdin".into()),
+            }
+        }
         let rate = rt.block_on(async {
             let start = Instant::now();
             let deadline = start + Duration::from_secs_f64(secs);
@@ -640,7 +665,13 @@ pub fn peer_dial_churn(
 
 /// Sessions/s with the listener and the 64 dialers in two processes (each a
 /// `current_thread` runtime): one value per run, plus the failed dials.
-pub fn established_processes(cfg: &Config, dialers: usize) -> Result<(Vec<f64>, u64), String> {
+/// `before_run` is called before each run while both processes are idle (the
+/// caller measures the primitives there, so each run has its own limit).
+pub fn established_processes(
+    cfg: &Config,
+    dialers: usize,
+    mut before_run: impl FnMut() -> Result<(), String>,
+) -> Result<(Vec<f64>, u64), String> {
     let listener = Peer::spawn(&["--peer".into(), "listen".into(), "--peer-churn".into()])?;
     let line = listener.expect("listening ", Duration::from_secs(20))?;
     let mut parts = line.split_whitespace().skip(1);
@@ -648,7 +679,7 @@ pub fn established_processes(cfg: &Config, dialers: usize) -> Result<(Vec<f64>, 
         parts.next().ok_or("no addr")?.to_string(),
         parts.next().ok_or("no id")?.to_string(),
     );
-    let dialer = Peer::spawn(&[
+    let mut dialer = Peer::spawn_paced(&[
         "--peer".into(),
         "dial-churn".into(),
         "--peer-addr".into(),
@@ -665,6 +696,8 @@ pub fn established_processes(cfg: &Config, dialers: usize) -> Result<(Vec<f64>, 
     let per_run = Duration::from_secs_f64(cfg.seconds * 3.0 + 30.0);
     let mut rates = Vec::new();
     for _ in 0..cfg.runs {
+        before_run()?;
+        dialer.send_line("go")?;
         let l = dialer.expect("rate ", per_run)?;
         rates.push(l[5..].trim().parse::<f64>().map_err(|e| e.to_string())?);
     }
