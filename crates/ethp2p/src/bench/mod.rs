@@ -79,20 +79,23 @@ const HANDSHAKES: [&str; 6] = [
     HS_TCP_2W_CONCURRENT,
 ];
 
-/// Loopback handshakes on a two-worker runtime: name, dialers.
-const TCP_2WORKERS: [(&str, usize); 2] = [
-    (HS_TCP_2W_SEQUENTIAL, 1),
-    (HS_TCP_2W_CONCURRENT, CONCURRENT_DIALERS),
-];
-
-/// The plain-TCP baselines of the loopback handshakes: handshake, baseline, dialers.
-const TCP_BASELINES: [(&str, &str, usize); 2] = [
-    (HS_TCP_SEQUENTIAL, "baseline.tcp_exchange.sequential", 1),
+/// Handshakes over TCP loopback: name, runtime workers (0 = current_thread),
+/// dialers, and the plain-TCP baseline measured beside it (one core only).
+const TCP_HANDSHAKES: [(&str, usize, usize, Option<&str>); 4] = [
+    (
+        HS_TCP_SEQUENTIAL,
+        0,
+        1,
+        Some("baseline.tcp_exchange.sequential"),
+    ),
     (
         HS_TCP_CONCURRENT,
-        "baseline.tcp_exchange.concurrent64",
+        0,
         CONCURRENT_DIALERS,
+        Some("baseline.tcp_exchange.concurrent64"),
     ),
+    (HS_TCP_2W_SEQUENTIAL, 2, 1, None),
+    (HS_TCP_2W_CONCURRENT, 2, CONCURRENT_DIALERS, None),
 ];
 
 const ETH_ROUNDTRIP: &str = "eth.encode_decode.1MiB";
@@ -197,7 +200,7 @@ fn all_names() -> Vec<&'static str> {
         .iter()
         .chain(&primitives::SYMMETRIC)
         .chain(&HANDSHAKES)
-        .chain(TCP_BASELINES.iter().map(|(_, name, _)| name))
+        .chain(TCP_HANDSHAKES.iter().filter_map(|(_, _, _, b)| b.as_ref()))
         .chain(FRAMES.iter().map(|(name, _, _)| name))
         .chain(P2P_FRAMES.iter().map(|f| &f.0))
         .chain(&ETH_PRIMITIVES)
@@ -364,51 +367,40 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
                 ),
         );
     }
-    for (handshake, baseline, dialers) in TCP_BASELINES {
-        if sel.wants(handshake) {
-            all.push(
-                Measurement::new(
-                    handshake,
-                    "handshakes/s",
-                    rlpx::tcp(&cfg, 0, dialers, Exchange::Rlpx)?,
+    for (name, workers, dialers, baseline) in TCP_HANDSHAKES {
+        if sel.wants(name) {
+            let runtime = if workers == 0 {
+                "tokio current_thread, both ends, fresh TCP connection each".to_string()
+            } else {
+                format!(
+                    "tokio multi_thread, {workers} workers, both ends, fresh TCP connection each"
                 )
-                .limit(Limit::Handshake(&[INITIATOR_OPS, RECIPIENT_OPS]))
-                .baseline(baseline)
-                .param("dialers", dialers as u64)
-                .param(
-                    "runtime",
-                    "tokio current_thread, both ends, fresh TCP connection each",
-                ),
-            );
+            };
+            let m = Measurement::new(
+                name,
+                "handshakes/s",
+                rlpx::tcp(&cfg, workers, dialers, Exchange::Rlpx)?,
+            )
+            .limit(serial_or_parallel(dialers, workers))
+            .param("dialers", dialers as u64)
+            .param("runtime", runtime);
+            all.push(match baseline {
+                Some(b) => m.baseline(b),
+                None => m,
+            });
         }
-        if sel.wants(handshake) || sel.wants(baseline) {
+        let Some(baseline) = baseline else { continue };
+        if sel.wants(name) || sel.wants(baseline) {
             all.push(
                 Measurement::new(
                     baseline,
                     "connections/s",
-                    rlpx::tcp(&cfg, 0, dialers, Exchange::Plain)?,
+                    rlpx::tcp(&cfg, workers, dialers, Exchange::Plain)?,
                 )
                 .param("dialers", dialers as u64)
                 .param(
                     "exchange",
                     "fresh TCP connection, auth-sized write, ack-sized reply, close; no crypto",
-                ),
-            );
-        }
-    }
-    for (name, dialers) in TCP_2WORKERS {
-        if sel.wants(name) {
-            all.push(
-                Measurement::new(
-                    name,
-                    "handshakes/s",
-                    rlpx::tcp(&cfg, 2, dialers, Exchange::Rlpx)?,
-                )
-                .limit(serial_or_parallel(dialers, 2))
-                .param("dialers", dialers as u64)
-                .param(
-                    "runtime",
-                    "tokio multi_thread, 2 workers, both ends, fresh TCP connection each",
                 ),
             );
         }
