@@ -7,7 +7,7 @@
 //!
 //! Both directions run AES-256-CTR keyed with the aes-secret (IV zero) as one
 //! continuous keystream over headers and bodies, and a Keccak-256 MAC state
-//! (see [`MacState`]). Decoding verifies each MAC before decrypting, never
+//! per direction (the crate's `mac` module). Decoding verifies each MAC before decrypting, never
 //! allocates more than the frame limit, and returns typed errors, never panics.
 
 use crate::{

@@ -1,5 +1,9 @@
 //! The `ethp2p` binary.
 
+// clap turns the flags' doc comments into `--help`, where `[default: …]` is
+// plain text; rustdoc would read the brackets as links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod bench;
 mod cli;
 mod config;
