@@ -30,7 +30,7 @@ pub enum Command {
     Handshake(HandshakeArgs),
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
-    /// Benchmark the RLPx transport against the limits of its primitives; prints JSON lines.
+    /// Benchmark the stack (RLPx, devp2p, eth, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
     Bench(crate::bench::BenchArgs),
 }
 
