@@ -26,4 +26,6 @@ pub use config::{SessionLimits, SessionsConfig};
 pub use counter::{SessionCounter, SessionCounts};
 pub use error::{ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError};
 pub use handle::{ActiveSessionHandle, Direction, EthResponder, PeerInfo, PeerMessage, SessionId};
-pub use manager::{SessionEvent, SessionManager, SessionManagerParams, MAX_CONCURRENT_GOODBYES};
+pub use manager::{
+    SessionEvent, SessionManager, SessionManagerParams, Spawner, MAX_CONCURRENT_GOODBYES,
+};

@@ -24,7 +24,6 @@ use std::{
     collections::{BTreeMap, HashMap, HashSet},
     future::poll_fn,
     net::SocketAddr,
-    sync::Arc,
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -1065,27 +1064,6 @@ async fn randomized_dials_accepts_aborts_disconnects() {
 
 // ---------------------------------------------------------------------------
 // 4. Dropping a manager
-
-/// A spawner that counts the tasks it runs that have not finished.
-fn counting_spawner() -> (Spawner, watch::Receiver<usize>) {
-    struct Live(Arc<watch::Sender<usize>>);
-    impl Drop for Live {
-        fn drop(&mut self) {
-            self.0.send_modify(|n| *n -= 1);
-        }
-    }
-    let (tx, rx) = watch::channel(0usize);
-    let tx = Arc::new(tx);
-    let spawner: Spawner = Arc::new(move |fut| {
-        tx.send_modify(|n| *n += 1);
-        let live = Live(tx.clone());
-        tokio::spawn(async move {
-            let _live = live;
-            fut.await;
-        });
-    });
-    (spawner, rx)
-}
 
 async fn live_tasks_reach(live: &mut watch::Receiver<usize>, n: usize, what: &str) {
     let reached = tokio::time::timeout(T, live.wait_for(|v| *v == n))

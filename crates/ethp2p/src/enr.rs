@@ -90,19 +90,24 @@ fn base64url(data: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The secret key of EIP-778's example record (also geth's test key).
+    pub(crate) fn example_key() -> SecretKey {
+        SecretKey::from_byte_array(
+            hex::decode("b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291")
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes"),
+        )
+        .expect("a valid key")
+    }
 
     #[test]
     fn eip778_example_record() {
         // The example record of EIP-778 (deterministic RFC 6979 signature).
-        let key = SecretKey::from_byte_array(
-            hex::decode("b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291")
-                .unwrap()
-                .try_into()
-                .unwrap(),
-        )
-        .unwrap();
+        let key = example_key();
         let enr = encode(
             &key,
             &EnrFields {

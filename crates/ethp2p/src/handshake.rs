@@ -36,15 +36,9 @@ impl Failure {
 
 /// Runs the command; returns the process exit code.
 pub fn run(args: HandshakeArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::runtime_or_exit(false) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = rt.block_on(handshake(&args));
     match result {

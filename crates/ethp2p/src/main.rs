@@ -45,3 +45,17 @@ fn main() -> ExitCode {
         None => node::run(cli::NodeArgs::default()),
     }
 }
+
+/// A tokio runtime for a subcommand (multi-thread, or current-thread), or the
+/// exit code after telling the user why there is none.
+fn runtime_or_exit(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut b = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    b.enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the runtime: {e}");
+        ExitCode::FAILURE
+    })
+}

@@ -127,15 +127,9 @@ pub fn run(args: crate::cli::NodeArgs) -> ExitCode {
         }
     };
     init_logging(&cfg);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::runtime_or_exit(true) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = rt.block_on(run_node(cfg));
     // Do not wait for tasks still blocked on sockets (RPC connections).
@@ -966,13 +960,7 @@ mod tests {
     #[test]
     fn node_id_is_keccak_of_the_public_key() {
         // geth's enode.ID of the EIP-778 example key.
-        let key = SecretKey::from_byte_array(
-            hex::decode("b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291")
-                .unwrap()
-                .try_into()
-                .unwrap(),
-        )
-        .unwrap();
+        let key = crate::enr::tests::example_key();
         assert_eq!(
             node_id_hex(&peer_id_from_secret_key(&key)),
             "a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7"

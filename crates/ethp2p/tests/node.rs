@@ -72,6 +72,21 @@ impl NodeProc {
             .expect("websocket connection")
     }
 
+    /// geth's way of following peers: `admin_subscribe("peerEvents")` over
+    /// WebSocket (the client must outlive the subscription).
+    async fn peer_events(&self) -> (WsClient, Subscription<Value>) {
+        let ws = self.ws().await;
+        let sub = ws
+            .subscribe(
+                "admin_subscribe",
+                rpc_params!["peerEvents"],
+                "admin_unsubscribe",
+            )
+            .await
+            .expect("peerEvents subscription");
+        (ws, sub)
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -257,15 +272,7 @@ async fn add_peer_lists_both_sides_and_remove_peer_drops_it() {
     }
 
     // Peer events on A, geth's way (admin_subscribe "peerEvents").
-    let ws = a.ws().await;
-    let mut events: Subscription<Value> = ws
-        .subscribe(
-            "admin_subscribe",
-            rpc_params!["peerEvents"],
-            "admin_unsubscribe",
-        )
-        .await
-        .unwrap();
+    let (_ws, mut events) = a.peer_events().await;
 
     assert_eq!(
         a.call("admin_addPeer", rpc_params![b.enode.clone()]).await,
@@ -449,15 +456,7 @@ async fn sigterm_says_client_quitting_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = start(&dir.path().join("a"), &[]).await;
     let b = start(&dir.path().join("b"), &[]).await;
-    let ws = b.ws().await;
-    let mut events: Subscription<Value> = ws
-        .subscribe(
-            "admin_subscribe",
-            rpc_params!["peerEvents"],
-            "admin_unsubscribe",
-        )
-        .await
-        .unwrap();
+    let (_ws, mut events) = b.peer_events().await;
     assert_eq!(
         a.call("admin_addPeer", rpc_params![b.enode.clone()]).await,
         true

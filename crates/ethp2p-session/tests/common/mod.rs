@@ -41,8 +41,7 @@ impl Default for Opts {
     }
 }
 
-/// A task spawner for [`Node::with_spawner`] (the manager's `Spawner`).
-pub type Spawner = std::sync::Arc<dyn Fn(futures::future::BoxFuture<'static, ()>) + Send + Sync>;
+pub use ethp2p_session::Spawner;
 
 impl Node {
     pub async fn new(opts: Opts) -> Self {
@@ -170,4 +169,28 @@ pub fn headers_request() -> ethp2p_eth::message::EthMessage {
             reverse: false,
         },
     })
+}
+
+/// A spawner that counts the manager's live tasks: +1 on spawn, -1 when the
+/// task ends or is dropped.
+pub fn counting_spawner() -> (Spawner, tokio::sync::watch::Receiver<usize>) {
+    use std::sync::Arc;
+    use tokio::sync::watch;
+    struct Live(Arc<watch::Sender<usize>>);
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.0.send_modify(|n| *n -= 1);
+        }
+    }
+    let (tx, rx) = watch::channel(0usize);
+    let tx = Arc::new(tx);
+    let spawner: Spawner = Arc::new(move |fut| {
+        tx.send_modify(|n| *n += 1);
+        let live = Live(tx.clone());
+        tokio::spawn(async move {
+            let _live = live;
+            fut.await;
+        });
+    });
+    (spawner, rx)
 }

@@ -69,36 +69,48 @@ async fn bind() -> Result<(TcpListener, SocketAddr), String> {
     Ok((l, a))
 }
 
-/// Runs a listening manager forever: accepts every connection, counts
-/// established sessions, and disconnects each at once when `churn`.
-fn spawn_listener(
+/// Serves a listening manager until it ends: accepts every connection,
+/// disconnects each session at once when `churn`, and shows every event to
+/// `on_event`.
+async fn serve_listener(
     mut mgr: SessionManager,
+    listener: TcpListener,
+    churn: bool,
+    mut on_event: impl FnMut(&SessionEvent),
+) {
+    loop {
+        tokio::select! {
+            r = listener.accept() => {
+                if let Ok((s, a)) = r {
+                    let _ = s.set_nodelay(true);
+                    let _ = mgr.on_incoming(s, a);
+                }
+            }
+            ev = mgr.next() => match ev {
+                Some(ev) => {
+                    if let (true, SessionEvent::SessionEstablished { peer_id, .. }) = (churn, &ev) {
+                        mgr.disconnect(peer_id, DisconnectReason::DisconnectRequested);
+                    }
+                    on_event(&ev);
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+/// Runs a listening manager forever in a task, counting established sessions.
+fn spawn_listener(
+    mgr: SessionManager,
     listener: TcpListener,
     established: Arc<AtomicU64>,
     churn: bool,
 ) {
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                r = listener.accept() => {
-                    if let Ok((s, a)) = r {
-                        let _ = s.set_nodelay(true);
-                        let _ = mgr.on_incoming(s, a);
-                    }
-                }
-                ev = mgr.next() => match ev {
-                    Some(SessionEvent::SessionEstablished { peer_id, .. }) => {
-                        established.fetch_add(1, Ordering::Relaxed);
-                        if churn {
-                            mgr.disconnect(&peer_id, DisconnectReason::DisconnectRequested);
-                        }
-                    }
-                    Some(_) => {}
-                    None => return,
-                },
-            }
+    tokio::spawn(serve_listener(mgr, listener, churn, move |ev| {
+        if matches!(ev, SessionEvent::SessionEstablished { .. }) {
+            established.fetch_add(1, Ordering::Relaxed);
         }
-    });
+    }));
 }
 
 /// Waits for the outcome of the dial just made: true if established (and
@@ -340,43 +352,34 @@ pub fn peer_listen(report_at: u64, churn: bool) -> Result<(), String> {
     let rt = runtime(0)?;
     rt.block_on(async {
         let (listener, addr) = bind().await?;
-        let mut mgr = manager(SessionsConfig::default(), addr.port());
+        let mgr = manager(SessionsConfig::default(), addr.port());
         println!("listening {addr} {}", mgr.local_id());
         std::io::stdout().flush().ok();
         let mut n = 0u64;
-        loop {
-            tokio::select! {
-                r = listener.accept() => {
-                    if let Ok((s, a)) = r {
-                        let _ = s.set_nodelay(true);
-                        let _ = mgr.on_incoming(s, a);
+        serve_listener(mgr, listener, churn, |ev| {
+            // With churn every session ends at once: nothing to report.
+            if churn {
+                return;
+            }
+            match ev {
+                SessionEvent::SessionEstablished { .. } => {
+                    n += 1;
+                    if n == report_at {
+                        println!("established {n}");
                     }
                 }
-                ev = mgr.next() => match ev {
-                    Some(SessionEvent::SessionEstablished { peer_id, .. }) => {
-                        n += 1;
-                        if churn {
-                            mgr.disconnect(&peer_id, DisconnectReason::DisconnectRequested);
-                            continue;
-                        }
-                        if n == report_at {
-                            println!("established {n}");
-                            std::io::stdout().flush().ok();
-                        }
-                    }
-                    Some(SessionEvent::Disconnected { reason, by_us, .. }) if !churn => {
-                        println!("disconnected {reason:?} by_us={by_us}");
-                        std::io::stdout().flush().ok();
-                    }
-                    Some(SessionEvent::SessionClosedOnConnectionError { error, .. }) if !churn => {
-                        println!("disconnected closed_on_error {error}");
-                        std::io::stdout().flush().ok();
-                    }
-                    Some(_) => {}
-                    None => return Ok(()),
-                },
+                SessionEvent::Disconnected { reason, by_us, .. } => {
+                    println!("disconnected {reason:?} by_us={by_us}");
+                }
+                SessionEvent::SessionClosedOnConnectionError { error, .. } => {
+                    println!("disconnected closed_on_error {error}");
+                }
+                _ => return,
             }
-        }
+            std::io::stdout().flush().ok();
+        })
+        .await;
+        Ok(())
     })
 }
 
