@@ -455,15 +455,21 @@ async fn garbage_bytes_are_refused() {
     assert_serves_honest_peer(&mut hub).await;
 }
 
-#[tokio::test]
-async fn truncated_auth_then_close() {
-    let mut hub = hub().await;
+/// A TCP connection to `hub` that has sent the first half of a valid auth.
+async fn connect_with_half_an_auth(hub: &Node) -> TcpStream {
     let auth = Initiator::new(&generate_secret_key(), hub.id)
         .unwrap()
         .auth_message()
         .to_vec();
     let mut s = TcpStream::connect(hub.addr).await.unwrap();
     s.write_all(&auth[..auth.len() / 2]).await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn truncated_auth_then_close() {
+    let mut hub = hub().await;
+    let mut s = connect_with_half_an_auth(&hub).await;
     s.shutdown().await.unwrap();
     let err = pending_error(&mut hub).await;
     assert!(
@@ -1382,12 +1388,7 @@ async fn burst_of_5000_connection_attempts() {
 #[tokio::test]
 async fn connection_reset_mid_handshake() {
     let mut hub = hub().await;
-    let auth = Initiator::new(&generate_secret_key(), hub.id)
-        .unwrap()
-        .auth_message()
-        .to_vec();
-    let mut s = TcpStream::connect(hub.addr).await.unwrap();
-    s.write_all(&auth[..auth.len() / 2]).await.unwrap();
+    let mut s = connect_with_half_an_auth(&hub).await;
     // Hand the connection to the manager before resetting it.
     let (conn, from) = hub.listener.accept().await.unwrap();
     hub.mgr.on_incoming(conn, from).unwrap();
