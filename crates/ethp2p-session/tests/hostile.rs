@@ -1388,7 +1388,7 @@ async fn burst_of_5000_connection_attempts() {
 #[tokio::test]
 async fn connection_reset_mid_handshake() {
     let mut hub = hub().await;
-    let mut s = connect_with_half_an_auth(&hub).await;
+    let s = connect_with_half_an_auth(&hub).await;
     // Hand the connection to the manager before resetting it.
     let (conn, from) = hub.listener.accept().await.unwrap();
     hub.mgr.on_incoming(conn, from).unwrap();
