@@ -2,6 +2,7 @@
 //! handshake rules, fork identifiers (EIP-2124) and chain presets.
 
 pub mod chain;
+pub mod exchange;
 pub mod forkid;
 pub mod handshake;
 pub mod message;

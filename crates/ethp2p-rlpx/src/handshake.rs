@@ -11,7 +11,7 @@ use crate::{
     ecies,
     error::HandshakeError,
     key::{
-        ecdh_x, generate_secret_key, peer_id_from_public_key, peer_id_from_secret_key, public_key,
+        ecdh_x, generate_secret_key_with, peer_id_from_public_key, peer_id_from_secret_key, public_key,
         public_key_from_peer_id, with_context, PeerId,
     },
     secrets::{SecretInputs, Secrets},
@@ -64,10 +64,35 @@ pub struct AckMessage {
     pub legacy: bool,
 }
 
-fn random_nonce() -> B256 {
+fn random_nonce(rng: &mut dyn RngCore) -> B256 {
     let mut n = B256::ZERO;
-    rand::rng().fill_bytes(n.as_mut_slice());
+    rng.fill_bytes(n.as_mut_slice());
     n
+}
+
+/// The randomness one sealed handshake message consumes: the ECIES one-time
+/// key and IV, and the EIP-8 padding. Drawn up front, so the sans-IO state
+/// machines stay `&self` and a seeded RNG reproduces the bytes exactly.
+#[derive(Clone)]
+struct SealRandomness {
+    ecies_key: SecretKey,
+    iv: [u8; 16],
+    padding: Vec<u8>,
+}
+
+impl SealRandomness {
+    fn draw(rng: &mut dyn RngCore) -> Self {
+        let ecies_key = generate_secret_key_with(rng);
+        let mut iv = [0u8; 16];
+        rng.fill_bytes(&mut iv);
+        let mut padding = vec![0u8; rng.random_range(100..=250)];
+        rng.fill_bytes(&mut padding);
+        Self {
+            ecies_key,
+            iv,
+            padding,
+        }
+    }
 }
 
 fn malformed(what: &'static str, reason: impl Into<String>) -> HandshakeError {
@@ -258,17 +283,13 @@ pub fn decode_ack(secret: &SecretKey, wire: &[u8]) -> Result<AckMessage, Handsha
 }
 
 /// Seals an EIP-8 body: RLP list + 100..=250 bytes of random padding, size-prefixed.
-fn seal_eip8(remote: &PublicKey, mut body: Vec<u8>) -> Vec<u8> {
-    let mut rng = rand::rng();
-    let pad = rng.random_range(100..=250);
-    let start = body.len();
-    body.resize(start + pad, 0);
-    rng.fill_bytes(&mut body[start..]);
+fn seal_eip8(remote: &PublicKey, mut body: Vec<u8>, r: &SealRandomness) -> Vec<u8> {
+    body.extend_from_slice(&r.padding);
     let size = (body.len() + ecies::OVERHEAD) as u16;
     let prefix = size.to_be_bytes();
     let mut out = Vec::with_capacity(2 + size as usize);
     out.extend_from_slice(&prefix);
-    ecies::encrypt(remote, &body, &prefix, &mut out);
+    ecies::encrypt_with(remote, &r.ecies_key, r.iv, &body, &prefix, &mut out);
     out
 }
 
@@ -310,13 +331,21 @@ impl Initiator {
         local_id: PeerId,
         remote_id: PeerId,
     ) -> Result<Self, HandshakeError> {
-        Self::build(
-            secret,
-            local_id,
-            remote_id,
-            generate_secret_key(),
-            random_nonce(),
-        )
+        Self::with_rng(secret, local_id, remote_id, &mut rand::rng())
+    }
+
+    /// Like [`Initiator::with_id`], drawing the ephemeral key, nonce, ECIES
+    /// key, IV and padding from `rng`: a seeded RNG gives the same auth bytes.
+    pub fn with_rng(
+        secret: &SecretKey,
+        local_id: PeerId,
+        remote_id: PeerId,
+        rng: &mut dyn RngCore,
+    ) -> Result<Self, HandshakeError> {
+        let ephemeral = generate_secret_key_with(rng);
+        let nonce = random_nonce(rng);
+        let seal = SealRandomness::draw(rng);
+        Self::build(secret, local_id, remote_id, ephemeral, nonce, &seal)
     }
 
     /// Starts a handshake with a given ephemeral key and nonce (tests, vectors).
@@ -326,12 +355,14 @@ impl Initiator {
         ephemeral: SecretKey,
         nonce: B256,
     ) -> Result<Self, HandshakeError> {
+        let seal = SealRandomness::draw(&mut rand::rng());
         Self::build(
             secret,
             peer_id_from_secret_key(secret),
             remote_id,
             ephemeral,
             nonce,
+            &seal,
         )
     }
 
@@ -341,6 +372,7 @@ impl Initiator {
         remote_id: PeerId,
         ephemeral: SecretKey,
         nonce: B256,
+        seal: &SealRandomness,
     ) -> Result<Self, HandshakeError> {
         let remote = public_key_from_peer_id(&remote_id)
             .map_err(|_| HandshakeError::InvalidPublicKey("remote id"))?;
@@ -352,7 +384,7 @@ impl Initiator {
         sig[..64].copy_from_slice(&compact);
         sig[64] = i32::from(recid) as u8;
         let body = rlp_list(&[&&sig[..], &id, &nonce, &HANDSHAKE_VERSION]);
-        let auth = seal_eip8(&remote, body);
+        let auth = seal_eip8(&remote, body, seal);
         Ok(Self {
             remote_id,
             ephemeral,
@@ -391,12 +423,26 @@ pub struct Recipient {
     secret: SecretKey,
     ephemeral: SecretKey,
     nonce: B256,
+    seal: SealRandomness,
 }
 
 impl Recipient {
     /// Waits for an auth with a fresh ephemeral key and nonce.
     pub fn new(secret: &SecretKey) -> Self {
-        Self::with_ephemeral(secret, generate_secret_key(), random_nonce())
+        Self::with_rng(secret, &mut rand::rng())
+    }
+
+    /// Like [`Recipient::new`], drawing every random value of the ack from
+    /// `rng`: a seeded RNG gives the same ack bytes.
+    pub fn with_rng(secret: &SecretKey, rng: &mut dyn RngCore) -> Self {
+        let ephemeral = generate_secret_key_with(rng);
+        let nonce = random_nonce(rng);
+        Self {
+            secret: *secret,
+            ephemeral,
+            nonce,
+            seal: SealRandomness::draw(rng),
+        }
     }
 
     /// Waits for an auth with a given ephemeral key and nonce (tests, vectors).
@@ -405,6 +451,7 @@ impl Recipient {
             secret: *secret,
             ephemeral,
             nonce,
+            seal: SealRandomness::draw(&mut rand::rng()),
         }
     }
 
@@ -428,12 +475,14 @@ impl Recipient {
             body.extend_from_slice(self.nonce.as_slice());
             body.push(0);
             let mut out = Vec::with_capacity(LEGACY_ACK_LEN);
-            ecies::encrypt(&remote, &body, &[], &mut out);
+            let (key, iv) = (&self.seal.ecies_key, self.seal.iv);
+            ecies::encrypt_with(&remote, key, iv, &body, &[], &mut out);
             out
         } else {
             seal_eip8(
                 &remote,
                 rlp_list(&[&eph_id, &self.nonce, &HANDSHAKE_VERSION]),
+                &self.seal,
             )
         };
         let secrets = Secrets::derive(SecretInputs {
@@ -475,4 +524,31 @@ pub fn legacy_auth_for_tests(
     let mut out = Vec::with_capacity(LEGACY_AUTH_LEN);
     ecies::encrypt(&remote, &body, &[], &mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{generate_secret_key, peer_id_from_secret_key};
+    use rand::{rngs::StdRng, SeedableRng};
+
+    #[test]
+    fn seeded_handshake_is_reproducible() {
+        let (a, b) = (generate_secret_key(), generate_secret_key());
+        let (a_id, b_id) = (peer_id_from_secret_key(&a), peer_id_from_secret_key(&b));
+        let run = |seed: u64| {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let init = Initiator::with_rng(&a, a_id, b_id, &mut rng).unwrap();
+            let rec = Recipient::with_rng(&b, &mut rng);
+            let mut buf = BytesMut::from(init.auth_message());
+            let (ack, rsec) = rec.read_auth(&mut buf).unwrap().unwrap();
+            let mut abuf = BytesMut::from(&ack[..]);
+            let isec = init.read_ack(&mut abuf).unwrap().unwrap();
+            assert_eq!(isec.aes, rsec.aes);
+            (init.auth_message().to_vec(), ack, isec.aes)
+        };
+        let first = run(7);
+        assert_eq!(first, run(7), "one seed, one transcript");
+        assert_ne!(first.0, run(8).0, "another seed, other bytes");
+    }
 }

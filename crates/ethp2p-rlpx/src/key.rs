@@ -27,7 +27,11 @@ pub(crate) fn with_context<R>(f: impl FnOnce(&Secp256k1<All>) -> R) -> R {
 
 /// Generates a new random secret key.
 pub fn generate_secret_key() -> SecretKey {
-    let mut rng = rand::rng();
+    generate_secret_key_with(&mut rand::rng())
+}
+
+/// Generates a secret key from `rng` (seed it for reproducible tests).
+pub fn generate_secret_key_with(rng: &mut dyn RngCore) -> SecretKey {
     loop {
         let mut bytes = [0u8; 32];
         rng.fill_bytes(&mut bytes);

@@ -32,9 +32,14 @@ pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE};
 pub use enode::{NodeRecord, NodeRecordParseError};
 pub use error::{EciesError, FrameError, HandshakeError, RlpxError};
 pub use handshake::{Initiator, Recipient};
-pub use key::{generate_secret_key, peer_id_from_public_key, public_key_from_peer_id, PeerId};
+pub use key::{
+    generate_secret_key, generate_secret_key_with, peer_id_from_public_key, public_key_from_peer_id, PeerId,
+};
 pub use secrets::Secrets;
-pub use stream::{accept, accept_unflushed, connect, connect_with_id, RlpxStream};
+pub use stream::{
+    accept, accept_unflushed, accept_unflushed_with_rng, connect, connect_with_id, connect_with_rng,
+    RlpxStream,
+};
 
 /// Re-export of the secp256k1 key types used in public signatures.
 pub use secp256k1::{PublicKey, SecretKey};

@@ -274,14 +274,37 @@ pub async fn connect<Io: AsyncRead + AsyncWrite + Unpin>(
 /// Like [`connect`], with our own id given by a caller that derived it once
 /// (see [`Initiator::with_id`]).
 pub async fn connect_with_id<Io: AsyncRead + AsyncWrite + Unpin>(
-    mut io: Io,
+    io: Io,
     secret: &SecretKey,
     local_id: PeerId,
     remote_id: PeerId,
     timeout: Duration,
 ) -> Result<RlpxStream<Io>, RlpxError> {
+    let initiator = Initiator::with_id(secret, local_id, remote_id)?;
+    connect_initiator(io, initiator, timeout).await
+}
+
+/// Like [`connect_with_id`], drawing the handshake's randomness (ephemeral
+/// key, nonce, ECIES key, IV, padding) from `rng`: with a seeded RNG the
+/// bytes on the wire are reproducible.
+pub async fn connect_with_rng<Io: AsyncRead + AsyncWrite + Unpin>(
+    io: Io,
+    secret: &SecretKey,
+    local_id: PeerId,
+    remote_id: PeerId,
+    timeout: Duration,
+    rng: &mut (dyn rand::RngCore + Send),
+) -> Result<RlpxStream<Io>, RlpxError> {
+    let initiator = Initiator::with_rng(secret, local_id, remote_id, rng)?;
+    connect_initiator(io, initiator, timeout).await
+}
+
+async fn connect_initiator<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut io: Io,
+    initiator: Initiator,
+    timeout: Duration,
+) -> Result<RlpxStream<Io>, RlpxError> {
     with_timeout(timeout, async move {
-        let initiator = Initiator::with_id(secret, local_id, remote_id)?;
         io.write_all(initiator.auth_message()).await?;
         io.flush().await?;
         let mut buf = BytesMut::new();
@@ -317,12 +340,30 @@ pub async fn accept<Io: AsyncRead + AsyncWrite + Unpin>(
 /// write as the first frame (the Hello), one write system call less per
 /// inbound connection. The initiator hears nothing until the caller flushes.
 pub async fn accept_unflushed<Io: AsyncRead + AsyncWrite + Unpin>(
-    mut io: Io,
+    io: Io,
     secret: &SecretKey,
     timeout: Duration,
 ) -> Result<RlpxStream<Io>, RlpxError> {
+    accept_recipient(io, Recipient::new(secret), timeout).await
+}
+
+/// Like [`accept_unflushed`], drawing the ack's randomness from `rng`: with
+/// a seeded RNG the bytes on the wire are reproducible.
+pub async fn accept_unflushed_with_rng<Io: AsyncRead + AsyncWrite + Unpin>(
+    io: Io,
+    secret: &SecretKey,
+    timeout: Duration,
+    rng: &mut (dyn rand::RngCore + Send),
+) -> Result<RlpxStream<Io>, RlpxError> {
+    accept_recipient(io, Recipient::with_rng(secret, rng), timeout).await
+}
+
+async fn accept_recipient<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut io: Io,
+    recipient: Recipient,
+    timeout: Duration,
+) -> Result<RlpxStream<Io>, RlpxError> {
     with_timeout(timeout, async move {
-        let recipient = Recipient::new(secret);
         let mut buf = BytesMut::new();
         loop {
             if let Some((ack, secrets)) = recipient.read_auth(&mut buf)? {

@@ -1,41 +1,50 @@
-//! The active session task: one per established peer.
+//! The active session task: one per established peer, a thin driver around
+//! the connection and the sans-IO rules ([`RequestTracker`],
+//! [`WriteProgress`], the p2p keepalive).
+//!
+//! Everything the session tells the manager, its final report included, goes
+//! through one bounded channel in order: the final report waits for room
+//! like any message, so it always follows the session's last message.
+//!
+//! Back-pressure is one rule: the session reads from the socket only while
+//! (no message waits for the manager) and (fewer than
+//! `max_pending_remote_requests` remote requests await answers) and (the bytes
+//! queued for writing are below `max_queued_outgoing_bytes`). Commands and
+//! answers to the remote's requests are taken only below the same mark, so a
+//! peer that pipelines requests and never reads meets TCP flow control.
 
 use crate::{
-    config::{next_request_timeout, SessionsConfig},
+    config::SessionsConfig,
     error::{ActiveSessionError, RequestError},
     handle::{EthResponder, PeerMessage, SessionCommand, SessionId},
     metrics,
+    requests::{RequestTimeouts, RequestTracker, ResponseOutcome},
+    transport::BoxedTransport,
+    write_stall::WriteProgress,
 };
 use ethp2p_eth::{
     handshake::{ETH, MAX_MESSAGE_SIZE},
-    message::{EthMessage, EthMessageError, EthMessageId},
+    message::{EthMessage, EthMessageError},
     version::EthVersion,
 };
 use ethp2p_rlpx::PeerId;
 use ethp2p_wire::{DisconnectReason, P2PError, P2PStream, ProtocolMessage};
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use std::{
-    collections::HashMap,
-    future::poll_fn,
+    future::{poll_fn, Future},
+    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
     task::{Context, Poll},
-    time::Duration,
 };
 use tokio::{
-    net::TcpStream,
     sync::{mpsc, oneshot},
-    time::{Instant, Interval, MissedTickBehavior},
+    time::{Instant, Sleep},
 };
 use tokio_util::sync::PollSender;
-use tracing::{debug, trace};
-
-/// How often in-flight requests and stalled writes are checked (only while there are any).
-const CHECK_INTERVAL: Duration = Duration::from_millis(500);
-/// Time allowed to flush a final Disconnect.
-const DISCONNECT_FLUSH: Duration = Duration::from_secs(2);
+use tracing::{debug, trace, Instrument};
 
 /// What a session reports about a remote's misbehaviour before it closes.
 #[derive(Debug)]
@@ -45,68 +54,60 @@ pub(crate) enum Notice {
     Breach,
 }
 
-/// Messages from a session to the manager (bounded channel, back-pressure).
+/// How a session ended: its last message.
 #[derive(Debug)]
-pub(crate) enum ActiveMessage {
-    Valid {
-        peer_id: PeerId,
-        message: PeerMessage,
-    },
-    Bad {
-        peer_id: PeerId,
-    },
-}
-
-/// The one final report of a session (unbounded channel: never lost).
-#[derive(Debug)]
-pub(crate) enum Terminal {
+pub(crate) enum Closed {
     Disconnected {
-        peer_id: PeerId,
-        session_id: SessionId,
         reason: DisconnectReason,
         by_us: bool,
     },
-    ClosedOnError {
-        peer_id: PeerId,
-        session_id: SessionId,
+    OnError {
         error: ActiveSessionError,
         notice: Option<Notice>,
     },
 }
 
-struct TerminalGuard {
-    peer_id: PeerId,
-    session_id: SessionId,
-    tx: Option<mpsc::UnboundedSender<Terminal>>,
+/// What a session tells the manager.
+#[derive(Debug)]
+pub(crate) enum MessageKind {
+    Valid(PeerMessage),
+    Bad,
+    Closed(Closed),
 }
 
-impl TerminalGuard {
-    fn report(&mut self, t: Terminal) {
+/// One message from a session to the manager (bounded channel, in order).
+#[derive(Debug)]
+pub(crate) struct SessionMessage {
+    pub session_id: SessionId,
+    pub peer_id: PeerId,
+    pub kind: MessageKind,
+}
+
+/// Reports `Closed` on the fallback channel if the task is dropped before
+/// its final report left (runtime shutdown): the manager's counters always
+/// get their decrement.
+struct CloseGuard {
+    peer_id: PeerId,
+    session_id: SessionId,
+    tx: Option<mpsc::UnboundedSender<SessionMessage>>,
+}
+
+impl Drop for CloseGuard {
+    fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
-            let _ = tx.send(t);
+            let _ = tx.send(SessionMessage {
+                session_id: self.session_id,
+                peer_id: self.peer_id,
+                kind: MessageKind::Closed(Closed::OnError {
+                    error: ActiveSessionError::ConnectionClosed,
+                    notice: None,
+                }),
+            });
         }
     }
 }
 
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        let (peer_id, session_id) = (self.peer_id, self.session_id);
-        self.report(Terminal::ClosedOnError {
-            peer_id,
-            session_id,
-            error: ActiveSessionError::ConnectionClosed,
-            notice: None,
-        });
-    }
-}
-
-struct Inflight {
-    expected: Option<EthMessageId>,
-    tx: Option<oneshot::Sender<Result<EthMessage, RequestError>>>,
-    sent: Instant,
-    deadline: Instant,
-}
-
+type Waiter = oneshot::Sender<Result<EthMessage, RequestError>>;
 type RemoteRequest = BoxFuture<'static, (u64, EthMessage, Option<EthMessage>)>;
 
 enum End {
@@ -121,6 +122,24 @@ enum End {
     },
 }
 
+impl End {
+    fn error(error: impl Into<ActiveSessionError>) -> Self {
+        End::Error {
+            error: error.into(),
+            send: None,
+            notice: None,
+        }
+    }
+
+    fn breach(error: impl Into<ActiveSessionError>, notice: Notice) -> Self {
+        End::Error {
+            error: error.into(),
+            send: Some(DisconnectReason::ProtocolBreach),
+            notice: Some(notice),
+        }
+    }
+}
+
 #[allow(clippy::large_enum_variant)] // a transient value on the stack, never stored
 enum Wake {
     Disconnect(DisconnectReason),
@@ -128,19 +147,20 @@ enum Wake {
     Delivered(bool),
     Answer(u64, EthMessage, Option<EthMessage>),
     Incoming(Option<Result<ProtocolMessage, P2PError>>),
-    Tick,
+    Timer,
     WriteError(P2PError),
 }
 
+/// Everything an active session task starts from.
 pub(crate) struct ActiveSession {
     pub peer_id: PeerId,
     pub session_id: SessionId,
     pub version: EthVersion,
-    pub conn: P2PStream<TcpStream>,
+    pub conn: P2PStream<BoxedTransport>,
     pub commands: mpsc::Receiver<SessionCommand>,
     pub disconnect_rx: mpsc::UnboundedReceiver<DisconnectReason>,
-    pub to_manager: PollSender<ActiveMessage>,
-    pub terminal_tx: mpsc::UnboundedSender<Terminal>,
+    pub to_manager: PollSender<SessionMessage>,
+    pub fallback_tx: mpsc::UnboundedSender<SessionMessage>,
     pub timeout_ms: Arc<AtomicU64>,
     pub config: Arc<SessionsConfig>,
 }
@@ -148,15 +168,15 @@ pub(crate) struct ActiveSession {
 struct State {
     s: ActiveSession,
     eth_index: usize,
-    slot: Option<ActiveMessage>,
+    slot: Option<SessionMessage>,
     /// Whether reading is paused by back-pressure (counted once per pause).
     reading_paused: bool,
-    next_id: u64,
-    inflight: HashMap<u64, Inflight>,
+    requests: RequestTracker<Waiter>,
     remote_requests: FuturesUnordered<RemoteRequest>,
-    tick: Interval,
-    last_write_progress: Instant,
-    last_written: u64,
+    progress: WriteProgress,
+    /// One timer, armed at the earliest deadline of the rules above.
+    timer: Pin<Box<Sleep>>,
+    timer_at: Option<Instant>,
     /// RLP encoding of the outgoing message, reused (released when large).
     encode_buf: Vec<u8>,
 }
@@ -165,29 +185,40 @@ struct State {
 const ENCODE_BUF_KEEP: usize = 64 * 1024;
 
 impl ActiveSession {
+    /// Runs the session to its end, inside its span.
     pub(crate) async fn run(self) {
-        let span =
-            tracing::debug_span!("session", peer = %self.peer_id, session = self.session_id.0);
-        let _enter = span.enter();
-        let mut guard = TerminalGuard {
+        let span = tracing::debug_span!(
+            "session",
+            peer = %self.peer_id,
+            session = self.session_id.0
+        );
+        self.run_inner().instrument(span).await
+    }
+
+    async fn run_inner(self) {
+        let mut guard = CloseGuard {
             peer_id: self.peer_id,
             session_id: self.session_id,
-            tx: Some(self.terminal_tx.clone()),
+            tx: Some(self.fallback_tx.clone()),
         };
         let eth_index = self.conn.shared_capabilities().index_of(ETH).unwrap_or(0);
-        let mut tick = tokio::time::interval(CHECK_INTERVAL);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let cfg = &self.config;
+        let requests = RequestTracker::new(RequestTimeouts {
+            initial: cfg.initial_request_timeout,
+            min: cfg.min_request_timeout,
+            breach: cfg.protocol_breach_request_timeout,
+        });
+        let progress = WriteProgress::new(cfg.write_stall_timeout, cfg.min_write_throughput);
         let mut st = State {
             s: self,
             eth_index,
             slot: None,
             reading_paused: false,
-            next_id: 0,
-            inflight: HashMap::new(),
+            requests,
             remote_requests: FuturesUnordered::new(),
-            tick,
-            last_write_progress: Instant::now(),
-            last_written: 0,
+            progress,
+            timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            timer_at: None,
             encode_buf: Vec::new(),
         };
         let end = loop {
@@ -195,20 +226,15 @@ impl ActiveSession {
             if let Some(end) = st.on_wake(wake) {
                 break end;
             }
+            st.rearm();
         };
-        let (peer_id, session_id) = (st.s.peer_id, st.s.session_id);
-        let terminal = match end {
+        let closed = match end {
             End::Disconnect { reason, by_us } => {
                 if by_us {
                     st.close_with(reason).await;
                 }
                 metrics::disconnect(reason.name(), if by_us { "local" } else { "remote" });
-                Terminal::Disconnected {
-                    peer_id,
-                    session_id,
-                    reason,
-                    by_us,
-                }
+                Closed::Disconnected { reason, by_us }
             }
             End::Error {
                 error,
@@ -220,31 +246,71 @@ impl ActiveSession {
                     metrics::disconnect(reason.name(), "local");
                 }
                 debug!(%error, "session closed on error");
-                Terminal::ClosedOnError {
-                    peer_id,
-                    session_id,
-                    error,
-                    notice,
-                }
+                Closed::OnError { error, notice }
             }
         };
         // Callers waiting on requests learn the session is gone.
-        for (_, req) in st.inflight.drain() {
-            if let Some(tx) = req.tx {
-                let _ = tx.send(Err(RequestError::ConnectionClosed));
-            }
+        for tx in st.requests.drain() {
+            let _ = tx.send(Err(RequestError::ConnectionClosed));
         }
-        guard.report(terminal);
+        let State { s, slot, .. } = st;
+        let ActiveSession {
+            peer_id,
+            session_id,
+            mut to_manager,
+            conn,
+            ..
+        } = s;
+        // The socket is done with: release it before waiting for room.
+        drop(conn);
+        let last = SessionMessage {
+            session_id,
+            peer_id,
+            kind: MessageKind::Closed(closed),
+        };
+        // In order: a message still parked, then the final report.
+        for m in slot.into_iter().chain(std::iter::once(last)) {
+            if poll_fn(|cx| to_manager.poll_reserve(cx)).await.is_err() {
+                // The manager is gone: nobody is left to tell.
+                guard.tx = None;
+                return;
+            }
+            let _ = to_manager.send_item(m);
+        }
+        guard.tx = None;
     }
 }
 
 impl State {
     async fn close_with(&mut self, reason: DisconnectReason) {
         if self.s.conn.start_disconnect(reason).is_ok() {
-            let _ =
-                tokio::time::timeout(DISCONNECT_FLUSH, poll_fn(|cx| self.s.conn.poll_close(cx)))
-                    .await;
+            let within = self.s.config.p2p.goodbye_timeout;
+            let _ = tokio::time::timeout(within, poll_fn(|cx| self.s.conn.poll_close(cx))).await;
         }
+    }
+
+    /// Re-arms the one timer at the earliest deadline of the rules.
+    fn rearm(&mut self) {
+        let conn = &self.s.conn;
+        let queued = conn.pending_write_bytes();
+        if (queued > 0) != self.progress.poll_timeout().is_some() {
+            self.progress
+                .update(Instant::now(), queued, conn.bytes_written());
+        }
+        let next = match (self.requests.poll_timeout(), self.progress.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if next != self.timer_at {
+            self.timer_at = next;
+            if let Some(at) = next {
+                self.timer.as_mut().reset(at);
+            }
+        }
+    }
+
+    fn below_high_water(&self) -> bool {
+        self.s.conn.pending_write_bytes() < self.s.config.max_queued_outgoing_bytes
     }
 
     fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
@@ -252,6 +318,7 @@ impl State {
         if let Poll::Ready(Err(e)) = self.s.conn.poll_flush(cx) {
             return Poll::Ready(Wake::WriteError(e));
         }
+        self.rearm();
         match self.s.disconnect_rx.poll_recv(cx) {
             Poll::Ready(Some(reason)) => return Poll::Ready(Wake::Disconnect(reason)),
             // The manager dropped our handle: nobody owns this session any more
@@ -275,22 +342,25 @@ impl State {
                 Poll::Pending => {}
             }
         }
-        if self.s.conn.pending_write_bytes() < self.s.config.max_queued_outgoing_bytes {
+        if self.timer_at.is_some() && self.timer.as_mut().poll(cx).is_ready() {
+            self.timer_at = None;
+            return Poll::Ready(Wake::Timer);
+        }
+        let below = self.below_high_water();
+        if below {
             if let Poll::Ready(cmd) = self.s.commands.poll_recv(cx) {
                 return Poll::Ready(Wake::Command(cmd));
             }
+            if let Poll::Ready(Some((id, resp, fallback))) =
+                self.remote_requests.poll_next_unpin(cx)
+            {
+                return Poll::Ready(Wake::Answer(id, resp, fallback));
+            }
         }
-        if let Poll::Ready(Some((id, resp, fallback))) = self.remote_requests.poll_next_unpin(cx) {
-            return Poll::Ready(Wake::Answer(id, resp, fallback));
-        }
-        if (!self.inflight.is_empty() || self.s.conn.pending_write_bytes() > 0)
-            && self.tick.poll_tick(cx).is_ready()
-        {
-            return Poll::Ready(Wake::Tick);
-        }
-        // Back-pressure: with an undelivered message or too many unanswered
-        // requests, stop reading the socket.
-        if self.slot.is_none()
+        // Back-pressure: with an undelivered message, too many unanswered
+        // requests or too much queued for writing, stop reading the socket.
+        if below
+            && self.slot.is_none()
             && self.remote_requests.len() < self.s.config.max_pending_remote_requests
         {
             self.reading_paused = false;
@@ -328,27 +398,8 @@ impl State {
                 reason: DisconnectReason::ClientQuitting,
                 by_us: true,
             }),
-            Wake::Answer(id, resp, fallback) => {
-                let msg = match (resp, fallback) {
-                    (r, Some(f)) if r.id() != f.id() => {
-                        debug!(
-                            got = r.id().name(),
-                            want = f.id().name(),
-                            "owner answered with the wrong type"
-                        );
-                        f
-                    }
-                    (r, _) => r,
-                };
-                let mut msg = msg;
-                msg.set_request_id(id);
-                self.send_eth(&msg)
-            }
-            Wake::Incoming(None) => Some(End::Error {
-                error: ActiveSessionError::ConnectionClosed,
-                send: None,
-                notice: None,
-            }),
+            Wake::Answer(id, resp, fallback) => self.on_answer(id, resp, fallback),
+            Wake::Incoming(None) => Some(End::error(ActiveSessionError::ConnectionClosed)),
             Wake::Incoming(Some(Err(P2PError::Disconnected(reason)))) => Some(End::Disconnect {
                 reason,
                 by_us: false,
@@ -370,13 +421,34 @@ impl State {
                 }
                 end
             }
-            Wake::Tick => self.on_tick(),
-            Wake::WriteError(e) => Some(End::Error {
-                error: e.into(),
-                send: None,
-                notice: None,
-            }),
+            Wake::Timer => self.on_timer(),
+            Wake::WriteError(e) => Some(End::error(e)),
         }
+    }
+
+    /// The owner answered a remote request (or dropped its responder). The
+    /// answer is checked like any outgoing message: one of the wrong type or
+    /// not valid in the negotiated version is replaced by the empty answer.
+    fn on_answer(
+        &mut self,
+        id: u64,
+        resp: EthMessage,
+        fallback: Option<EthMessage>,
+    ) -> Option<End> {
+        let mut msg = match fallback {
+            Some(f) if resp.id() != f.id() || resp.validate_for(self.s.version).is_err() => {
+                debug!(
+                    got = resp.id().name(),
+                    want = f.id().name(),
+                    "owner's answer is not valid for this request and version, sending the empty answer"
+                );
+                metrics::dropped_outgoing();
+                f
+            }
+            _ => resp,
+        };
+        msg.set_request_id(id);
+        self.send_eth(&msg)
     }
 
     fn send_eth(&mut self, msg: &EthMessage) -> Option<End> {
@@ -388,18 +460,7 @@ impl State {
         if buf.capacity() > ENCODE_BUF_KEEP {
             *buf = Vec::new();
         }
-        match sent {
-            Ok(()) => None,
-            Err(e) => Some(End::Error {
-                error: e.into(),
-                send: None,
-                notice: None,
-            }),
-        }
-    }
-
-    fn current_timeout(&self) -> Duration {
-        Duration::from_millis(self.s.timeout_ms.load(Ordering::Relaxed))
+        sent.err().map(End::error)
     }
 
     fn on_command(&mut self, cmd: SessionCommand) -> Option<End> {
@@ -427,20 +488,13 @@ impl State {
                     let _ = response.send(Err(RequestError::Unsupported(e.to_string())));
                     return None;
                 }
-                let id = self.next_id;
-                self.next_id = self.next_id.wrapping_add(1);
+                if self.requests.len() >= self.s.config.max_inflight_requests {
+                    let _ = response.send(Err(RequestError::ChannelFull));
+                    return None;
+                }
+                let expected = request.id().response();
+                let id = self.requests.start(Instant::now(), expected, response);
                 request.set_request_id(id);
-                let now = Instant::now();
-                let deadline = now + self.current_timeout();
-                self.inflight.insert(
-                    id,
-                    Inflight {
-                        expected: request.id().response(),
-                        tx: Some(response),
-                        sent: now,
-                        deadline,
-                    },
-                );
                 self.send_eth(&request)
             }
             SessionCommand::Protocol { name, id, payload } => {
@@ -454,58 +508,39 @@ impl State {
                         metrics::dropped_outgoing();
                         None
                     }
-                    Err(e) => Some(End::Error {
-                        error: e.into(),
-                        send: None,
-                        notice: None,
-                    }),
+                    Err(e) => Some(End::error(e)),
                 }
             }
         }
     }
 
-    fn on_tick(&mut self) -> Option<End> {
+    fn on_timer(&mut self) -> Option<End> {
         let now = Instant::now();
-        let pending = self.s.conn.pending_write_bytes();
+        let expired = self.requests.handle_timeout(now);
+        for tx in expired.timed_out {
+            metrics::request_timeout();
+            let _ = tx.send(Err(RequestError::Timeout));
+        }
+        if expired.breach {
+            return Some(End::breach(ActiveSessionError::RequestBreach, Notice::Breach));
+        }
         let written = self.s.conn.bytes_written();
-        // Any byte written is progress, however full the owner keeps the queue.
-        if pending == 0 || written != self.last_written {
-            self.last_write_progress = now;
+        if let Err(stall) = self.progress.handle_timeout(now, written) {
+            debug!(
+                took = stall.written,
+                queued = self.s.conn.pending_write_bytes(),
+                "peer reads too slowly"
+            );
+            return Some(End::error(ActiveSessionError::WriteStalled));
         }
-        self.last_written = written;
-        if pending > 0
-            && now.duration_since(self.last_write_progress) > self.s.config.write_stall_timeout
-        {
-            return Some(End::Error {
-                error: ActiveSessionError::WriteStalled,
-                send: None,
-                notice: None,
-            });
-        }
-        let breach = self.s.config.protocol_breach_request_timeout;
-        let mut breached = false;
-        for req in self.inflight.values_mut() {
-            if now >= req.deadline {
-                if let Some(tx) = req.tx.take() {
-                    metrics::request_timeout();
-                    let _ = tx.send(Err(RequestError::Timeout));
-                }
-            }
-            if now.duration_since(req.sent) >= breach {
-                breached = true;
-            }
-        }
-        breached.then_some(End::Error {
-            error: ActiveSessionError::RequestBreach,
-            send: Some(DisconnectReason::ProtocolBreach),
-            notice: Some(Notice::Breach),
-        })
+        None
     }
 
-    fn emit(&mut self, message: PeerMessage) {
-        self.slot = Some(ActiveMessage::Valid {
+    fn emit(&mut self, kind: MessageKind) {
+        self.slot = Some(SessionMessage {
+            session_id: self.s.session_id,
             peer_id: self.s.peer_id,
-            message,
+            kind,
         });
     }
 
@@ -519,96 +554,62 @@ impl State {
                 .map(|c| c.cap.name.clone())
                 .unwrap_or_default();
             metrics::message("in", "subprotocol", msg.payload.len());
-            self.emit(PeerMessage::Protocol {
+            self.emit(MessageKind::Valid(PeerMessage::Protocol {
                 name,
                 id: msg.id,
                 payload: msg.payload.freeze(),
-            });
+            }));
             return None;
         }
         let size = msg.payload.len();
         if size > MAX_MESSAGE_SIZE {
-            return Some(End::Error {
-                error: P2PError::MessageTooBig {
-                    size,
-                    max: MAX_MESSAGE_SIZE,
-                }
-                .into(),
-                send: Some(DisconnectReason::ProtocolBreach),
-                notice: Some(Notice::Bad),
-            });
+            let error = P2PError::MessageTooBig {
+                size,
+                max: MAX_MESSAGE_SIZE,
+            };
+            return Some(End::breach(error, Notice::Bad));
         }
-        let decoded = EthMessage::decode_bytes(self.s.version, msg.id, msg.payload.freeze());
-        let m = match decoded {
+        let m = match EthMessage::decode_bytes(self.s.version, msg.id, msg.payload.freeze()) {
             Ok(m) => m,
             Err(
                 e @ (EthMessageError::NotAllowedInVersion { .. }
                 | EthMessageError::UnknownMessageId(_)),
-            ) => {
-                return Some(End::Error {
-                    error: e.clone().into(),
-                    send: Some(DisconnectReason::ProtocolBreach),
-                    notice: Some(Notice::Invalid(e)),
-                })
-            }
-            Err(e) => {
-                return Some(End::Error {
-                    error: e.into(),
-                    send: Some(DisconnectReason::ProtocolBreach),
-                    notice: Some(Notice::Bad),
-                })
-            }
+            ) => return Some(End::breach(e.clone(), Notice::Invalid(e))),
+            Err(e) => return Some(End::breach(e, Notice::Bad)),
         };
         metrics::message("in", m.id().name(), size);
         trace!(msg = m.id().name(), size, "received");
         match m {
-            EthMessage::Status(_) => Some(End::Error {
-                error: ActiveSessionError::UnexpectedStatus,
-                send: Some(DisconnectReason::ProtocolBreach),
-                notice: Some(Notice::Bad),
-            }),
-            EthMessage::BlockRangeUpdate(ref u) if u.validate().is_err() => Some(End::Error {
-                error: ActiveSessionError::InvalidBlockRange,
-                send: Some(DisconnectReason::ProtocolBreach),
-                notice: Some(Notice::Breach),
-            }),
+            EthMessage::Status(_) => Some(End::breach(
+                ActiveSessionError::UnexpectedStatus,
+                Notice::Bad,
+            )),
+            EthMessage::BlockRangeUpdate(ref u) if u.validate().is_err() => Some(End::breach(
+                ActiveSessionError::InvalidBlockRange,
+                Notice::Breach,
+            )),
             m if m.is_response() => {
                 let id = m.request_id().unwrap_or_default();
-                match self.inflight.remove(&id) {
-                    Some(req) if req.expected == Some(m.id()) => {
-                        let now = Instant::now();
-                        let cfg = &self.s.config;
-                        let next = next_request_timeout(
-                            self.current_timeout(),
-                            now.duration_since(req.sent),
-                            cfg.min_request_timeout,
-                            cfg.initial_request_timeout,
-                        );
+                match self.requests.on_response(Instant::now(), id, m.id()) {
+                    ResponseOutcome::Matched(waiter) => {
+                        let t = self.requests.current_timeout();
                         self.s
                             .timeout_ms
-                            .store(next.as_millis() as u64, Ordering::Relaxed);
+                            .store(t.as_millis() as u64, Ordering::Relaxed);
                         // A late response (caller already timed out) is consumed without penalty.
-                        if let Some(tx) = req.tx {
+                        if let Some(tx) = waiter {
                             let _ = tx.send(Ok(m));
                         }
-                        None
                     }
-                    Some(req) => {
-                        if let Some(tx) = req.tx {
+                    ResponseOutcome::WrongType(waiter) => {
+                        if let Some(tx) = waiter {
                             let _ = tx.send(Err(RequestError::BadResponse));
                         }
-                        self.slot = Some(ActiveMessage::Bad {
-                            peer_id: self.s.peer_id,
-                        });
-                        None
+                        self.emit(MessageKind::Bad);
                     }
-                    None => {
-                        self.slot = Some(ActiveMessage::Bad {
-                            peer_id: self.s.peer_id,
-                        });
-                        None
-                    }
+                    ResponseOutcome::Unsolicited => self.emit(MessageKind::Bad),
                 }
+                None
             }
             m if m.is_request() => {
                 let (tx, rx) = oneshot::channel();
@@ -627,14 +628,14 @@ impl State {
                 }
                 .boxed();
                 self.remote_requests.push(fut);
-                self.emit(PeerMessage::EthRequest {
+                self.emit(MessageKind::Valid(PeerMessage::EthRequest {
                     request: m,
                     responder: EthResponder { tx },
-                });
+                }));
                 None
             }
             m => {
-                self.emit(PeerMessage::Eth(m));
+                self.emit(MessageKind::Valid(PeerMessage::Eth(m)));
                 None
             }
         }

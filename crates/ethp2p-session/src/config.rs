@@ -35,14 +35,23 @@ pub struct SessionsConfig {
     pub session_command_buffer: usize,
     /// Messages queued from all sessions to the manager. Default 260.
     pub session_event_buffer: usize,
-    /// Bytes a session may hold queued for a slow socket before it stops
-    /// accepting commands. Default 8 MiB.
+    /// The high-water mark of bytes queued for writing to one peer: at or
+    /// above it the session stops reading from the socket, taking commands
+    /// and writing answers, until the peer reads. Default 4 MiB.
     pub max_queued_outgoing_bytes: usize,
-    /// A session whose queued bytes make no progress for this long is closed. Default 30 s.
+    /// The window over which a peer with bytes queued must read at least
+    /// `min_write_throughput` per second, else it is closed as stalled.
+    /// Default 30 s.
     pub write_stall_timeout: Duration,
+    /// The slowest a peer may read what we queue for it, in bytes per
+    /// second, measured over `write_stall_timeout`. Default 2 KiB/s.
+    pub min_write_throughput: u64,
     /// Requests from the remote awaiting the owner's answer before the session
     /// stops reading. Default 8.
     pub max_pending_remote_requests: usize,
+    /// Our requests in flight to one peer; beyond it `send_request` fails
+    /// with `ChannelFull`. Default 256.
+    pub max_inflight_requests: usize,
     /// Base protocol settings (ping interval and timeout, payload limit).
     pub p2p: P2PConfig,
     /// Session count limits.
@@ -59,9 +68,11 @@ impl Default for SessionsConfig {
             protocol_breach_request_timeout: Duration::from_secs(120),
             session_command_buffer: 32,
             session_event_buffer: 260,
-            max_queued_outgoing_bytes: 8 * 1024 * 1024,
+            max_queued_outgoing_bytes: 4 * 1024 * 1024,
             write_stall_timeout: Duration::from_secs(30),
+            min_write_throughput: 2 * 1024,
             max_pending_remote_requests: 8,
+            max_inflight_requests: 256,
             // eth messages are capped at 10 MiB, so frames and snappy
             // payloads beyond that are refused before they are buffered.
             p2p: P2PConfig {

@@ -1,7 +1,7 @@
 //! Errors of the session layer.
 
 use ethp2p_eth::{handshake::EthHandshakeError, message::EthMessageError};
-use ethp2p_rlpx::{PeerId, RlpxError};
+use ethp2p_rlpx::RlpxError;
 use ethp2p_wire::{DisconnectReason, P2PError, P2PHandshakeError};
 
 /// A pending session could not start: the limit for its direction is reached.
@@ -11,6 +11,7 @@ pub struct ExceedsSessionLimit(pub u32);
 
 /// Why a pending session ended without becoming active.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PendingSessionError {
     /// The ECIES handshake failed.
     #[error("ECIES handshake: {0}")]
@@ -27,14 +28,6 @@ pub enum PendingSessionError {
     /// The remote is this node.
     #[error("connected to self")]
     ConnectedToSelf,
-    /// The remote dialed with another identity than expected.
-    #[error("remote identity {got} is not the dialed {expected}")]
-    UnexpectedIdentity {
-        /// Dialed id.
-        expected: PeerId,
-        /// Proven id.
-        got: PeerId,
-    },
     /// Established sessions of this direction are at their limit.
     #[error("too many peers")]
     TooManyPeers,
@@ -78,7 +71,6 @@ impl PendingSessionError {
             Self::Eth(_) => "status",
             Self::Timeout => "timeout",
             Self::ConnectedToSelf => "self",
-            Self::UnexpectedIdentity { .. } => "unexpected_identity",
             Self::TooManyPeers => "too_many_peers",
             Self::Aborted => "aborted",
         }
@@ -87,6 +79,7 @@ impl PendingSessionError {
 
 /// Why an active session closed other than by an orderly Disconnect.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ActiveSessionError {
     /// The p2p layer failed (I/O, bad frame, ping timeout, protocol breach).
     #[error(transparent)]
@@ -103,8 +96,9 @@ pub enum ActiveSessionError {
     /// A request was left unanswered past the protocol-breach timeout.
     #[error("request unanswered past the protocol-breach timeout")]
     RequestBreach,
-    /// Our queued writes made no progress.
-    #[error("write stalled: the peer is not reading")]
+    /// The peer read what we queued for it more slowly than the minimum
+    /// throughput (`SessionsConfig::min_write_throughput`).
+    #[error("write stalled: the peer reads too slowly")]
     WriteStalled,
     /// The connection closed without a Disconnect.
     #[error("connection closed without Disconnect")]
@@ -113,6 +107,7 @@ pub enum ActiveSessionError {
 
 /// Why a request we sent did not get its answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// No response within the session's request timeout.
     #[error("request timed out")]
@@ -126,10 +121,23 @@ pub enum RequestError {
     /// The message is not a request, or not allowed in the negotiated version.
     #[error("unsupported request for this session: {0}")]
     Unsupported(String),
-    /// The session's command queue is full.
+    /// The session's command queue is full, or too many requests are in flight.
     #[error("session busy")]
     ChannelFull,
     /// No session with that peer.
     #[error("not connected")]
     NotConnected,
+}
+
+/// Why a message could not be queued for a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No active session with that peer.
+    #[error("no such peer")]
+    NoSuchPeer,
+    /// The session's command queue is full (the peer is slow to read); the
+    /// message was dropped.
+    #[error("the peer's queue is full")]
+    QueueFull,
 }

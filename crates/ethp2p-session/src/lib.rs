@@ -20,12 +20,18 @@ pub mod handle;
 mod manager;
 mod metrics;
 mod pending;
+mod requests;
+pub mod transport;
+mod write_stall;
 
 pub use admission::{is_lan, InboundThrottle, DEFAULT_INBOUND_THROTTLE};
 pub use config::{SessionLimits, SessionsConfig};
 pub use counter::{SessionCounter, SessionCounts};
-pub use error::{ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError};
+pub use error::{
+    ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError, SendError,
+};
 pub use handle::{ActiveSessionHandle, Direction, EthResponder, PeerInfo, PeerMessage, SessionId};
 pub use manager::{
     SessionEvent, SessionManager, SessionManagerParams, Spawner, MAX_CONCURRENT_GOODBYES,
 };
+pub use transport::{BoxedTransport, DialedStream, Dialer, TcpDialer, Transport};

@@ -1,16 +1,17 @@
 //! [`SessionManager`]: spawns and tracks every session and reports what happens.
 
 use crate::{
-    active::{ActiveMessage, ActiveSession, Notice, Terminal},
+    active::{ActiveSession, Closed, MessageKind, Notice, SessionMessage},
     config::SessionsConfig,
     counter::{SessionCounter, SessionCounts},
-    error::{ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError},
+    error::{ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError, SendError},
     handle::{
         ActiveSessionHandle, Direction, PeerInfo, PeerMessage, PendingSessionHandle,
         SessionCommand, SessionId,
     },
     metrics,
-    pending::{self, Established, PendingContext, PendingEvent, Target},
+    pending::{self, Established, PendingContext, PendingEvent, PendingStart, Target},
+    transport::{Dialer, TcpDialer},
 };
 use ethp2p_eth::{
     forkid::{ForkFilter, ForkTransition, Head},
@@ -22,26 +23,31 @@ use ethp2p_eth::{
 use ethp2p_rlpx::{key::peer_id_from_secret_key, NodeRecord, PeerId, SecretKey};
 use ethp2p_wire::{DisconnectReason, HelloMessage, Protocol, P2P_VERSION};
 use futures::{future::BoxFuture, Stream};
+use rand::{rngs::StdRng, RngCore, SeedableRng};
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeMap, HashSet, VecDeque},
     io,
     net::SocketAddr,
     pin::Pin,
-    sync::{atomic::AtomicU64, Arc},
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc,
+    },
     task::{Context, Poll},
-    time::{Instant, SystemTime},
+    time::SystemTime,
 };
 use tokio::{
-    net::TcpStream,
+    io::{AsyncRead, AsyncWrite},
     sync::{mpsc, oneshot},
+    time::Instant,
 };
 use tokio_util::sync::PollSender;
-use tracing::{debug, info};
+use tracing::{debug, info, Instrument};
 
 /// Most graceful refusals of inbound connections running at once (reth: 15).
 pub const MAX_CONCURRENT_GOODBYES: usize = 15;
-/// Time allowed for one graceful refusal.
-const GOODBYE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Items the manager takes from its sources in one `poll` before yielding.
+const POLL_BUDGET: usize = 64;
 
 /// Runs a task; defaults to `tokio::spawn`.
 pub type Spawner = Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>;
@@ -66,10 +72,19 @@ pub struct SessionManagerParams {
     pub extra_protocols: Vec<Protocol>,
     /// Task spawner; `None` uses `tokio::spawn`.
     pub spawner: Option<Spawner>,
+    /// Opens outbound connections; `None` dials TCP.
+    pub dialer: Option<Arc<dyn Dialer>>,
+    /// Seeds every random choice of the sessions (ECIES ephemeral keys,
+    /// nonces, IVs and padding), so that a run on a paused clock over an
+    /// in-memory transport replays exactly. `None` seeds from the OS.
+    pub rng_seed: Option<u64>,
 }
 
-/// Everything that happens to sessions, in one stream.
+/// Everything that happens to sessions, in one stream. A session's events
+/// come in the order it produced them, and nothing follows its
+/// `Disconnected` / `SessionClosedOnConnectionError`.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SessionEvent {
     /// A session completed ECIES, Hello and Status and is now active.
     SessionEstablished {
@@ -113,6 +128,8 @@ pub enum SessionEvent {
     },
     /// An inbound connection failed before becoming a session.
     IncomingPendingSessionClosed {
+        /// The id `on_incoming` returned.
+        session_id: SessionId,
         /// Its address.
         remote_addr: SocketAddr,
         /// Why.
@@ -120,6 +137,8 @@ pub enum SessionEvent {
     },
     /// An outbound connection failed after TCP connected, before becoming a session.
     OutgoingPendingSessionClosed {
+        /// The id `dial_outbound` returned.
+        session_id: SessionId,
         /// Its address.
         remote_addr: SocketAddr,
         /// The dialed peer.
@@ -127,8 +146,10 @@ pub enum SessionEvent {
         /// Why.
         error: PendingSessionError,
     },
-    /// TCP connect failed.
+    /// The connection could not be opened.
     OutgoingConnectionError {
+        /// The id `dial_outbound` returned.
+        session_id: SessionId,
         /// The address dialed.
         remote_addr: SocketAddr,
         /// The dialed peer.
@@ -158,6 +179,13 @@ pub enum SessionEvent {
     },
 }
 
+/// Which source `poll` serves first; rotates so none starves another.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Pending,
+    Sessions,
+}
+
 /// Owns every session. Poll it (or use it as a `Stream`) to drive it.
 pub struct SessionManager {
     next_id: u64,
@@ -167,18 +195,22 @@ pub struct SessionManager {
     ctx: Arc<PendingContext>,
     status: Status,
     fork_filter: ForkFilter,
-    pending: HashMap<SessionId, PendingSessionHandle>,
-    active: HashMap<PeerId, ActiveSessionHandle>,
+    pending: BTreeMap<SessionId, PendingSessionHandle>,
+    active: BTreeMap<PeerId, ActiveSessionHandle>,
     pending_tx: mpsc::UnboundedSender<PendingEvent>,
     pending_rx: mpsc::UnboundedReceiver<PendingEvent>,
-    message_tx: mpsc::Sender<ActiveMessage>,
-    message_rx: mpsc::Receiver<ActiveMessage>,
-    terminal_tx: mpsc::UnboundedSender<Terminal>,
-    terminal_rx: mpsc::UnboundedReceiver<Terminal>,
+    /// Every active session's messages, final reports included, in order.
+    message_tx: mpsc::Sender<SessionMessage>,
+    message_rx: mpsc::Receiver<SessionMessage>,
+    /// Final reports of session tasks dropped before they could send theirs.
+    fallback_tx: mpsc::UnboundedSender<SessionMessage>,
+    fallback_rx: mpsc::UnboundedReceiver<SessionMessage>,
     queued: VecDeque<SessionEvent>,
+    first: Source,
     spawner: Spawner,
-    trusted: std::collections::HashSet<PeerId>,
-    goodbyes: Arc<std::sync::atomic::AtomicUsize>,
+    rng: StdRng,
+    trusted: HashSet<PeerId>,
+    goodbyes: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -186,6 +218,15 @@ impl std::fmt::Debug for SessionManager {
         f.debug_struct("SessionManager")
             .field("counts", &self.counter.counts())
             .finish_non_exhaustive()
+    }
+}
+
+/// Releases one goodbye slot when dropped, however its task ends.
+struct GoodbyeSlot(Arc<AtomicUsize>);
+
+impl Drop for GoodbyeSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -205,7 +246,7 @@ impl SessionManager {
         let config = Arc::new(p.config);
         let (pending_tx, pending_rx) = mpsc::unbounded_channel();
         let (message_tx, message_rx) = mpsc::channel(config.session_event_buffer.max(1));
-        let (terminal_tx, terminal_rx) = mpsc::unbounded_channel();
+        let (fallback_tx, fallback_rx) = mpsc::unbounded_channel();
         let ctx = Arc::new(PendingContext {
             secret_key: p.secret_key,
             local_id,
@@ -214,7 +255,12 @@ impl SessionManager {
             status: p.status,
             fork_filter: p.fork_filter.clone(),
             config: config.clone(),
+            dialer: p.dialer.unwrap_or_else(|| Arc::new(TcpDialer)),
         });
+        let rng = match p.rng_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
         Self {
             next_id: 0,
             local_id,
@@ -223,17 +269,19 @@ impl SessionManager {
             ctx,
             status: p.status,
             fork_filter: p.fork_filter,
-            pending: HashMap::new(),
-            active: HashMap::new(),
+            pending: BTreeMap::new(),
+            active: BTreeMap::new(),
             pending_tx,
             pending_rx,
             message_tx,
             message_rx,
-            terminal_tx,
-            terminal_rx,
+            fallback_tx,
+            fallback_rx,
             queued: VecDeque::new(),
+            first: Source::Pending,
             trusted: Default::default(),
             goodbyes: Default::default(),
+            rng,
             spawner: p.spawner.unwrap_or_else(|| {
                 Arc::new(|f| {
                     tokio::spawn(f);
@@ -272,6 +320,11 @@ impl SessionManager {
         &self.status
     }
 
+    /// The settings sessions run with.
+    pub fn config(&self) -> &SessionsConfig {
+        &self.config
+    }
+
     /// Current session counts.
     pub fn counts(&self) -> SessionCounts {
         self.counter.counts()
@@ -282,7 +335,7 @@ impl SessionManager {
         self.pending.len()
     }
 
-    /// Active sessions.
+    /// Active sessions, ordered by peer id.
     pub fn active_sessions(&self) -> impl Iterator<Item = (&PeerId, &ActiveSessionHandle)> {
         self.active.iter()
     }
@@ -311,10 +364,7 @@ impl SessionManager {
         target: Target,
         peer_id: Option<PeerId>,
     ) -> SessionId {
-        let dir = match target {
-            Target::Incoming(_) => Direction::Incoming,
-            Target::Outgoing(_) => Direction::Outgoing,
-        };
+        let dir = target.direction();
         let id = self.next_session_id();
         let (abort_tx, abort_rx) = oneshot::channel();
         self.counter.inc_pending(dir);
@@ -327,14 +377,15 @@ impl SessionManager {
                 peer_id,
             },
         );
-        let fut = pending::run(
-            self.ctx.clone(),
-            id,
+        let fut = pending::run(PendingStart {
+            ctx: self.ctx.clone(),
+            session_id: id,
             remote_addr,
             target,
-            abort_rx,
-            self.pending_tx.clone(),
-        );
+            rng_seed: self.rng.next_u64(),
+            abort: abort_rx,
+            tx: self.pending_tx.clone(),
+        });
         (self.spawner)(Box::pin(fut));
         self.publish_gauges();
         id
@@ -345,55 +396,74 @@ impl SessionManager {
         self.counter.ensure_pending(Direction::Incoming)
     }
 
-    /// Accepts an inbound TCP connection, unless the pending-inbound limit is reached.
-    pub fn on_incoming(
+    /// Accepts an inbound connection over any transport, unless the
+    /// pending-inbound limit is reached. `local_addr` is our side of it, if
+    /// the transport has addresses (shown in [`PeerInfo`]).
+    pub fn on_incoming<S>(
         &mut self,
-        stream: TcpStream,
+        stream: S,
         remote_addr: SocketAddr,
-    ) -> Result<SessionId, ExceedsSessionLimit> {
+        local_addr: Option<SocketAddr>,
+    ) -> Result<SessionId, ExceedsSessionLimit>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         self.counter.ensure_pending(Direction::Incoming)?;
-        Ok(self.start_pending(remote_addr, Target::Incoming(stream), None))
+        let target = Target::Incoming {
+            stream: Box::new(stream),
+            local_addr,
+        };
+        Ok(self.start_pending(remote_addr, target, None))
     }
 
     /// Tells an inbound connection we will not serve why (e.g. TooManyPeers):
     /// runs the ECIES handshake as recipient, then sends an uncompressed
-    /// Disconnect and closes, all within a few seconds. At most
-    /// [`MAX_CONCURRENT_GOODBYES`] run at once; beyond that the socket is just
+    /// Disconnect and closes, all within the p2p `goodbye_timeout` after the
+    /// handshake (itself bounded by the same time). At most
+    /// [`MAX_CONCURRENT_GOODBYES`] run at once; beyond that the stream is just
     /// dropped. Returns whether a goodbye was started.
-    pub fn try_disconnect_incoming(&self, stream: TcpStream, reason: DisconnectReason) -> bool {
-        use std::sync::atomic::Ordering;
+    pub fn try_disconnect_incoming<S>(&self, stream: S, reason: DisconnectReason) -> bool
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         if self.goodbyes.fetch_add(1, Ordering::AcqRel) >= MAX_CONCURRENT_GOODBYES {
             self.goodbyes.fetch_sub(1, Ordering::AcqRel);
             return false;
         }
-        let counter = self.goodbyes.clone();
+        // Released however the task ends, dropped unpolled included.
+        let slot = GoodbyeSlot(self.goodbyes.clone());
         let key = self.ctx.secret_key;
-        (self.spawner)(Box::pin(async move {
-            let goodbye = async {
-                let _ = stream.set_nodelay(true);
-                let mut s = ethp2p_rlpx::accept(stream, &key, GOODBYE_TIMEOUT)
-                    .await
-                    .ok()?;
-                // Message id 0x01 (Disconnect), then [reason]; no snappy before Hello.
-                s.queue_frame(&[&[0x01], &reason.encode_payload()]).ok()?;
-                futures::future::poll_fn(|cx| s.poll_write_queued(cx))
-                    .await
-                    .ok()
-            };
-            let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye).await;
-            counter.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        }));
+        let within = self.config.p2p.goodbye_timeout;
+        let span = tracing::debug_span!("goodbye", reason = reason.name());
+        (self.spawner)(Box::pin(
+            async move {
+                let _slot = slot;
+                let goodbye = async {
+                    let mut s = ethp2p_rlpx::accept(stream, &key, within).await.ok()?;
+                    // Message id 0x01 (Disconnect), then [reason]; no snappy before Hello.
+                    s.queue_frame(&[&[0x01], &reason.encode_payload()]).ok()?;
+                    futures::future::poll_fn(|cx| s.poll_write_queued(cx))
+                        .await
+                        .ok()
+                };
+                let _ = tokio::time::timeout(within * 2, goodbye).await;
+            }
+            .instrument(span),
+        ));
         metrics::goodbye(reason.name());
         true
     }
 
     /// Goodbyes in progress.
     pub fn goodbyes_in_progress(&self) -> usize {
-        self.goodbyes.load(std::sync::atomic::Ordering::Acquire)
+        self.goodbyes.load(Ordering::Acquire)
     }
 
-    /// Dials `peer_id` at `remote_addr`, unless the pending-outbound limit is
-    /// reached. Dialing ourselves is refused up front.
+    /// Dials `peer_id` at `remote_addr` through the dialer, unless the
+    /// pending-outbound limit is reached (trusted peers are exempt). The
+    /// returned id names this attempt in every event about it. Dialing
+    /// ourselves is refused up front (reported as
+    /// `OutgoingPendingSessionClosed` with `ConnectedToSelf`).
     pub fn dial_outbound(
         &mut self,
         remote_addr: SocketAddr,
@@ -403,14 +473,15 @@ impl SessionManager {
             self.counter.ensure_pending(Direction::Outgoing)?;
         }
         if peer_id == self.local_id {
-            let id = self.next_session_id();
+            let session_id = self.next_session_id();
             self.queued
                 .push_back(SessionEvent::OutgoingPendingSessionClosed {
+                    session_id,
                     remote_addr,
                     peer_id,
                     error: PendingSessionError::ConnectedToSelf,
                 });
-            return Ok(id);
+            return Ok(session_id);
         }
         Ok(self.start_pending(remote_addr, Target::Outgoing(peer_id), Some(peer_id)))
     }
@@ -442,21 +513,19 @@ impl SessionManager {
         self.pending.get_mut(&id).map(|h| h.disconnect()).is_some()
     }
 
-    /// Sends an eth message (broadcast or response) to `peer`. Returns false
-    /// (and counts a drop) if the peer is unknown or its queue is full.
-    pub fn send_message(&self, peer: &PeerId, message: EthMessage) -> bool {
+    /// Queues an eth message (broadcast or response) for `peer`.
+    pub fn send_message(&self, peer: &PeerId, message: EthMessage) -> Result<(), SendError> {
         self.command(peer, SessionCommand::Message(Box::new(message)))
-            .is_ok()
     }
 
-    /// Sends a message of an extra sub-protocol to `peer`.
+    /// Queues a message of an extra sub-protocol for `peer`.
     pub fn send_protocol_message(
         &self,
         peer: &PeerId,
         name: &str,
         id: u8,
         payload: bytes::Bytes,
-    ) -> bool {
+    ) -> Result<(), SendError> {
         self.command(
             peer,
             SessionCommand::Protocol {
@@ -465,7 +534,6 @@ impl SessionManager {
                 payload,
             },
         )
-        .is_ok()
     }
 
     /// Sends an eth request to `peer`; the receiver yields the response or why there is none.
@@ -491,11 +559,17 @@ impl SessionManager {
         rx
     }
 
-    fn command(&self, peer: &PeerId, cmd: SessionCommand) -> Result<(), ()> {
-        let h = self.active.get(peer).ok_or(())?;
-        h.commands.try_send(cmd).map_err(|_| {
+    fn command(&self, peer: &PeerId, cmd: SessionCommand) -> Result<(), SendError> {
+        let h = self.active.get(peer).ok_or(SendError::NoSuchPeer)?;
+        h.commands.try_send(cmd).map_err(|e| {
             metrics::dropped_outgoing();
-            debug!(%peer, "session command queue full, message dropped");
+            match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    debug!(%peer, "session command queue full, message dropped");
+                    SendError::QueueFull
+                }
+                mpsc::error::TrySendError::Closed(_) => SendError::NoSuchPeer,
+            }
         })
     }
 
@@ -515,8 +589,32 @@ impl SessionManager {
             status: self.status,
             fork_filter: self.fork_filter.clone(),
             config: ctx.config.clone(),
+            dialer: ctx.dialer.clone(),
         });
         transition
+    }
+
+    fn pending_closed(
+        &mut self,
+        session_id: SessionId,
+        direction: Direction,
+        remote_addr: SocketAddr,
+        peer_id: Option<PeerId>,
+        error: PendingSessionError,
+    ) {
+        self.queued.push_back(match (direction, peer_id) {
+            (Direction::Outgoing, Some(peer_id)) => SessionEvent::OutgoingPendingSessionClosed {
+                session_id,
+                remote_addr,
+                peer_id,
+                error,
+            },
+            _ => SessionEvent::IncomingPendingSessionClosed {
+                session_id,
+                remote_addr,
+                error,
+            },
+        });
     }
 
     fn on_pending(&mut self, ev: PendingEvent) {
@@ -524,19 +622,16 @@ impl SessionManager {
             PendingEvent::Established(est) => {
                 let (session_id, direction, remote_addr) =
                     (est.session_id, est.direction, est.remote_addr);
-                let Some(_) = self.pending.remove(&session_id) else {
+                let Some(h) = self.pending.remove(&session_id) else {
                     return;
                 };
                 self.counter.dec_pending(direction);
                 let peer_id = est.conn.remote_id();
+                let within = self.config.p2p.goodbye_timeout;
                 let refuse =
                     |reason: DisconnectReason, spawner: &Spawner, mut est: Box<Established>| {
                         spawner(Box::pin(async move {
-                            let _ = tokio::time::timeout(
-                                std::time::Duration::from_secs(2),
-                                est.conn.disconnect(reason),
-                            )
-                            .await;
+                            let _ = tokio::time::timeout(within, est.conn.disconnect(reason)).await;
                         }));
                     };
                 if self.active.contains_key(&peer_id) {
@@ -552,16 +647,8 @@ impl SessionManager {
                     refuse(DisconnectReason::TooManyPeers, &self.spawner, est);
                     metrics::handshake_failure("too_many_peers", direction.as_str());
                     let error = PendingSessionError::TooManyPeers;
-                    self.queued.push_back(match direction {
-                        Direction::Incoming => {
-                            SessionEvent::IncomingPendingSessionClosed { remote_addr, error }
-                        }
-                        Direction::Outgoing => SessionEvent::OutgoingPendingSessionClosed {
-                            remote_addr,
-                            peer_id,
-                            error,
-                        },
-                    });
+                    let peer = h.peer_id.or(Some(peer_id));
+                    self.pending_closed(session_id, direction, remote_addr, peer, error);
                 } else {
                     self.establish(*est);
                 }
@@ -573,19 +660,7 @@ impl SessionManager {
                 self.counter.dec_pending(h.direction);
                 metrics::handshake_failure(error.label(), h.direction.as_str());
                 debug!(session = session_id.0, addr = %h.remote_addr, %error, "pending session closed");
-                self.queued.push_back(match (h.direction, h.peer_id) {
-                    (Direction::Outgoing, Some(peer_id)) => {
-                        SessionEvent::OutgoingPendingSessionClosed {
-                            remote_addr: h.remote_addr,
-                            peer_id,
-                            error,
-                        }
-                    }
-                    _ => SessionEvent::IncomingPendingSessionClosed {
-                        remote_addr: h.remote_addr,
-                        error,
-                    },
-                });
+                self.pending_closed(session_id, h.direction, h.remote_addr, h.peer_id, error);
             }
             PendingEvent::ConnectError { session_id, error } => {
                 let Some(h) = self.pending.remove(&session_id) else {
@@ -595,6 +670,7 @@ impl SessionManager {
                 metrics::handshake_failure("connect", h.direction.as_str());
                 self.queued
                     .push_back(SessionEvent::OutgoingConnectionError {
+                        session_id,
                         remote_addr: h.remote_addr,
                         peer_id: h.peer_id.unwrap_or_default(),
                         error,
@@ -653,7 +729,7 @@ impl SessionManager {
             commands: cmd_rx,
             disconnect_rx: disc_rx,
             to_manager: PollSender::new(self.message_tx.clone()),
-            terminal_tx: self.terminal_tx.clone(),
+            fallback_tx: self.fallback_tx.clone(),
             timeout_ms: timeout_ms.clone(),
             config: self.config.clone(),
         };
@@ -668,38 +744,47 @@ impl SessionManager {
                 request_timeout_ms: timeout_ms,
             },
         );
-        info!(peer = %peer_id, %remote_addr, dir = direction.as_str(), client = %info.client_version, eth = %version, "session established");
+        info!(peer = %peer_id, session = session_id.0, %remote_addr, dir = direction.as_str(), client = %info.client_version, eth = %version, "session established");
         self.queued
             .push_back(SessionEvent::SessionEstablished { peer_id, info });
     }
 
-    fn on_terminal(&mut self, t: Terminal) {
-        let (peer_id, session_id) = match &t {
-            Terminal::Disconnected {
-                peer_id,
-                session_id,
-                ..
-            }
-            | Terminal::ClosedOnError {
-                peer_id,
-                session_id,
-                ..
-            } => (*peer_id, *session_id),
-        };
-        let Some(h) = self.active.get(&peer_id) else {
-            return;
-        };
-        if h.info.session_id != session_id {
+    /// Turns one session message into events. Messages of a session that is
+    /// no longer the active one for its peer (already closed, or replaced)
+    /// are dropped: nothing follows a session's final report.
+    fn on_session_message(&mut self, m: SessionMessage) {
+        let SessionMessage {
+            session_id,
+            peer_id,
+            kind,
+        } = m;
+        let current = self
+            .active
+            .get(&peer_id)
+            .is_some_and(|h| h.info.session_id == session_id);
+        if !current {
             return;
         }
+        let closed = match kind {
+            MessageKind::Valid(message) => {
+                self.queued
+                    .push_back(SessionEvent::ValidMessage { peer_id, message });
+                return;
+            }
+            MessageKind::Bad => {
+                self.queued.push_back(SessionEvent::BadMessage { peer_id });
+                return;
+            }
+            MessageKind::Closed(closed) => closed,
+        };
         let Some(h) = self.active.remove(&peer_id) else {
             return;
         };
         self.counter.dec_active(h.info.direction);
         let remote_addr = h.info.remote_addr;
-        match t {
-            Terminal::Disconnected { reason, by_us, .. } => {
-                info!(peer = %peer_id, %reason, by_us, "session disconnected");
+        match closed {
+            Closed::Disconnected { reason, by_us } => {
+                info!(peer = %peer_id, session = session_id.0, %reason, by_us, "session disconnected");
                 self.queued.push_back(SessionEvent::Disconnected {
                     peer_id,
                     remote_addr,
@@ -707,7 +792,7 @@ impl SessionManager {
                     by_us,
                 });
             }
-            Terminal::ClosedOnError { error, notice, .. } => {
+            Closed::OnError { error, notice } => {
                 match notice {
                     Some(Notice::Bad) => {
                         self.queued.push_back(SessionEvent::BadMessage { peer_id })
@@ -720,7 +805,7 @@ impl SessionManager {
                         .push_back(SessionEvent::ProtocolBreach { peer_id }),
                     None => {}
                 }
-                info!(peer = %peer_id, %error, "session closed");
+                info!(peer = %peer_id, session = session_id.0, %error, "session closed");
                 self.queued
                     .push_back(SessionEvent::SessionClosedOnConnectionError {
                         peer_id,
@@ -732,30 +817,54 @@ impl SessionManager {
         self.publish_gauges();
     }
 
-    /// Drives the manager: returns the next event.
+    /// Takes one item from `source`, if one is ready.
+    fn poll_source(&mut self, source: Source, cx: &mut Context<'_>) -> bool {
+        match source {
+            Source::Pending => match self.pending_rx.poll_recv(cx) {
+                Poll::Ready(Some(ev)) => {
+                    self.on_pending(ev);
+                    true
+                }
+                _ => false,
+            },
+            Source::Sessions => {
+                // Reports of dropped tasks first: they were due earlier.
+                let m = match self.fallback_rx.poll_recv(cx) {
+                    Poll::Ready(Some(m)) => m,
+                    _ => match self.message_rx.poll_recv(cx) {
+                        Poll::Ready(Some(m)) => m,
+                        _ => return false,
+                    },
+                };
+                self.on_session_message(m);
+                true
+            }
+        }
+    }
+
+    /// Drives the manager: returns the next event. Pending sessions and
+    /// active sessions are served in turn, at most a budget of items per
+    /// call, so neither source starves the other.
     pub fn poll(&mut self, cx: &mut Context<'_>) -> Poll<SessionEvent> {
-        loop {
+        for _ in 0..POLL_BUDGET {
             if let Some(ev) = self.queued.pop_front() {
                 return Poll::Ready(ev);
             }
-            if let Poll::Ready(Some(m)) = self.message_rx.poll_recv(cx) {
-                return Poll::Ready(match m {
-                    ActiveMessage::Valid { peer_id, message } => {
-                        SessionEvent::ValidMessage { peer_id, message }
-                    }
-                    ActiveMessage::Bad { peer_id } => SessionEvent::BadMessage { peer_id },
-                });
+            let (a, b) = match self.first {
+                Source::Pending => (Source::Pending, Source::Sessions),
+                Source::Sessions => (Source::Sessions, Source::Pending),
+            };
+            self.first = b;
+            if !self.poll_source(a, cx) && !self.poll_source(b, cx) {
+                return Poll::Pending;
             }
-            if let Poll::Ready(Some(t)) = self.terminal_rx.poll_recv(cx) {
-                self.on_terminal(t);
-                continue;
-            }
-            if let Poll::Ready(Some(ev)) = self.pending_rx.poll_recv(cx) {
-                self.on_pending(ev);
-                continue;
-            }
-            return Poll::Pending;
         }
+        if let Some(ev) = self.queued.pop_front() {
+            return Poll::Ready(ev);
+        }
+        // Budget spent on items that produced no event: yield, come back.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

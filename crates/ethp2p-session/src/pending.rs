@@ -1,20 +1,20 @@
-//! The pending session task: TCP connect (outbound), ECIES, Hello, Status.
+//! The pending session task: connect (outbound), ECIES, Hello, Status, under
+//! one timeout and inside one tracing span.
 
 use crate::{
     config::SessionsConfig,
     error::PendingSessionError,
     handle::{Direction, SessionId},
+    transport::{BoxedTransport, Dialer},
 };
 use ethp2p_eth::{
-    forkid::ForkFilter, handshake::status_exchange, status::Status, version::EthVersion,
+    exchange::status_exchange, forkid::ForkFilter, status::Status, version::EthVersion,
 };
 use ethp2p_rlpx::{PeerId, SecretKey};
 use ethp2p_wire::{DisconnectReason, HelloMessage, P2PStream, Protocol};
+use rand::{rngs::StdRng, SeedableRng};
 use std::{io, net::SocketAddr, sync::Arc};
-use tokio::{
-    net::TcpStream,
-    sync::{mpsc, oneshot},
-};
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, Instrument};
 
 /// What a pending session needs, fixed when it starts.
@@ -26,6 +26,7 @@ pub(crate) struct PendingContext {
     pub status: Status,
     pub fork_filter: ForkFilter,
     pub config: Arc<SessionsConfig>,
+    pub dialer: Arc<dyn Dialer>,
 }
 
 /// An authenticated connection, ready to become an active session.
@@ -34,7 +35,7 @@ pub(crate) struct Established {
     pub direction: Direction,
     pub remote_addr: SocketAddr,
     pub local_addr: Option<SocketAddr>,
-    pub conn: P2PStream<TcpStream>,
+    pub conn: P2PStream<BoxedTransport>,
     pub hello: HelloMessage,
     pub version: EthVersion,
     pub status: Status,
@@ -55,8 +56,20 @@ pub(crate) enum PendingEvent {
 
 /// What to authenticate.
 pub(crate) enum Target {
-    Incoming(TcpStream),
+    Incoming {
+        stream: BoxedTransport,
+        local_addr: Option<SocketAddr>,
+    },
     Outgoing(PeerId),
+}
+
+impl Target {
+    pub(crate) fn direction(&self) -> Direction {
+        match self {
+            Target::Incoming { .. } => Direction::Incoming,
+            Target::Outgoing(_) => Direction::Outgoing,
+        }
+    }
 }
 
 /// Sends `Closed { Aborted }` if the task is dropped before reporting (runtime
@@ -95,37 +108,63 @@ impl From<PendingSessionError> for Failure {
     }
 }
 
-pub(crate) async fn run(
-    ctx: Arc<PendingContext>,
-    session_id: SessionId,
-    remote_addr: SocketAddr,
-    target: Target,
-    abort: oneshot::Receiver<()>,
-    tx: mpsc::UnboundedSender<PendingEvent>,
-) {
-    let direction = match target {
-        Target::Incoming(_) => Direction::Incoming,
-        Target::Outgoing(_) => Direction::Outgoing,
-    };
-    let span = tracing::debug_span!("pending", session = session_id.0, %remote_addr, dir = direction.as_str());
+/// Everything one pending session starts from.
+pub(crate) struct PendingStart {
+    pub ctx: Arc<PendingContext>,
+    pub session_id: SessionId,
+    pub remote_addr: SocketAddr,
+    pub target: Target,
+    /// Seeds the handshake's randomness (ephemeral key, nonce, padding).
+    pub rng_seed: u64,
+    pub abort: oneshot::Receiver<()>,
+    pub tx: mpsc::UnboundedSender<PendingEvent>,
+}
+
+/// Runs one pending session to its single report, inside its span.
+pub(crate) async fn run(start: PendingStart) {
+    let direction = start.target.direction();
+    let span = tracing::debug_span!(
+        "pending",
+        session = start.session_id.0,
+        remote_addr = %start.remote_addr,
+        dir = direction.as_str(),
+        peer = tracing::field::Empty,
+    );
+    run_inner(start).instrument(span).await
+}
+
+async fn run_inner(start: PendingStart) {
+    let PendingStart {
+        ctx,
+        session_id,
+        remote_addr,
+        target,
+        rng_seed,
+        abort,
+        tx,
+    } = start;
     let mut guard = ReportGuard {
         session_id,
         tx: Some(tx),
     };
     let timeout = ctx.config.pending_session_timeout;
-    let work = authenticate(ctx, session_id, remote_addr, target);
+    let work = authenticate(ctx, session_id, remote_addr, target, rng_seed);
     let outcome = tokio::select! {
+        biased;
+        _ = abort => Err(Failure::Session(PendingSessionError::Aborted)),
         r = tokio::time::timeout(timeout, work) => match r {
             Ok(r) => r,
             Err(_) => Err(Failure::Session(PendingSessionError::Timeout)),
         },
-        _ = abort => Err(Failure::Session(PendingSessionError::Aborted)),
     };
     let ev = match outcome {
         Ok(ev) => ev,
-        Err(Failure::Connect(error)) => PendingEvent::ConnectError { session_id, error },
+        Err(Failure::Connect(error)) => {
+            debug!(%error, "connect failed");
+            PendingEvent::ConnectError { session_id, error }
+        }
         Err(Failure::Session(error)) => {
-            debug!(parent: &span, %error, "pending session failed");
+            debug!(%error, "pending session failed");
             PendingEvent::Closed { session_id, error }
         }
     };
@@ -137,42 +176,43 @@ async fn authenticate(
     session_id: SessionId,
     remote_addr: SocketAddr,
     target: Target,
+    rng_seed: u64,
 ) -> Result<PendingEvent, Failure> {
-    let (direction, stream, dialed) = match target {
-        Target::Incoming(s) => (Direction::Incoming, s, None),
+    let direction = target.direction();
+    let (stream, local_addr, dialed) = match target {
+        Target::Incoming { stream, local_addr } => (stream, local_addr, None),
         Target::Outgoing(id) => {
-            let s = TcpStream::connect(remote_addr)
+            let d = ctx
+                .dialer
+                .dial(remote_addr)
                 .await
                 .map_err(Failure::Connect)?;
-            (Direction::Outgoing, s, Some(id))
+            (d.stream, d.local_addr, Some(id))
         }
     };
-    let _ = stream.set_nodelay(true);
-    let local_addr = stream.local_addr().ok();
     let cfg = &ctx.config;
+    let mut rng = StdRng::seed_from_u64(rng_seed);
     // The pending timeout bounds everything; the per-stage timeouts only need to be at least as long.
+    let t = cfg.pending_session_timeout;
     let rlpx = match dialed {
         // The ack leaves with our Hello, in one write.
-        None => {
-            ethp2p_rlpx::accept_unflushed(stream, &ctx.secret_key, cfg.pending_session_timeout)
-                .await
-        }
+        None => ethp2p_rlpx::accept_unflushed_with_rng(stream, &ctx.secret_key, t, &mut rng).await,
         Some(id) => {
-            let (key, local_id, t) = (&ctx.secret_key, ctx.local_id, cfg.pending_session_timeout);
-            ethp2p_rlpx::connect_with_id(stream, key, local_id, id, t).await
+            let (key, local_id) = (&ctx.secret_key, ctx.local_id);
+            ethp2p_rlpx::connect_with_rng(stream, key, local_id, id, t, &mut rng).await
         }
     }
     .map_err(PendingSessionError::Ecies)?;
     let remote_id = rlpx.remote_id();
+    tracing::Span::current().record("peer", tracing::field::display(remote_id));
+    // The Status follows at once: our Hello may ride with it.
     let (mut p2p, hello) =
-        // The Status follows at once: our Hello may ride with it.
         ethp2p_wire::handshake_unflushed(rlpx, &ctx.hello, &ctx.protocols, cfg.p2p.clone())
-            .instrument(tracing::debug_span!("hello", peer = %remote_id))
             .await
             .map_err(PendingSessionError::P2P)?;
     if remote_id == ctx.local_id {
         let _ = tokio::time::timeout(
-            cfg.p2p.hello_timeout,
+            cfg.p2p.goodbye_timeout,
             p2p.disconnect(DisconnectReason::ConnectedToSelf),
         )
         .await;

@@ -20,7 +20,8 @@ use common::*;
 use ethp2p_eth::{
     chain::ChainSpec,
     forkid::{ForkHash, ForkId},
-    handshake::{eth_protocols, status_exchange, EthHandshakeError},
+    exchange::status_exchange,
+    handshake::{eth_protocols, EthHandshakeError},
     message::{EthMessage, RawList, RequestPair},
     status::{Status, StatusError},
     version::EthVersion,
@@ -958,7 +959,7 @@ async fn push_until_refused(hub: &Node, pid: &PeerId, msg: &EthMessage) -> usize
     // Bounded: socket buffers on loopback absorb a few MiB, the session
     // 256 KiB + one message, its command queue 32 messages.
     for accepted in 0..2_000 {
-        if !hub.mgr.send_message(pid, msg.clone()) {
+        if hub.mgr.send_message(pid, msg.clone()).is_err() {
             return accepted;
         }
         // Lets the session task write what it can.
@@ -1041,7 +1042,7 @@ async fn pong_is_not_starved_by_a_busy_send_queue() {
         let Some(()) = read_rx.recv().await else {
             break;
         };
-        while fed < FEED && hub.mgr.send_message(&pid, msg.clone()) {
+        while fed < FEED && hub.mgr.send_message(&pid, msg.clone()).is_ok() {
             fed += 1;
         }
     }
@@ -1094,7 +1095,7 @@ async fn slow_but_steady_reader_is_not_write_stalled() {
         let Some(()) = read_rx.recv().await else {
             break;
         };
-        while fed < FEED && hub.mgr.send_message(&pid, msg.clone()) {
+        while fed < FEED && hub.mgr.send_message(&pid, msg.clone()).is_ok() {
             fed += 1;
         }
     }
@@ -1288,7 +1289,7 @@ async fn burst_of_5000_connection_attempts() {
         tokio::select! {
             r = hub.listener.accept() => match r {
                 Ok((s, a)) => {
-                    if hub.mgr.on_incoming(s, a).is_err() {
+                    if hub.mgr.on_incoming(s, a, None).is_err() {
                         refused += 1;
                     }
                 }
@@ -1391,7 +1392,7 @@ async fn connection_reset_mid_handshake() {
     let s = connect_with_half_an_auth(&hub).await;
     // Hand the connection to the manager before resetting it.
     let (conn, from) = hub.listener.accept().await.unwrap();
-    hub.mgr.on_incoming(conn, from).unwrap();
+    hub.mgr.on_incoming(conn, from, None).unwrap();
     assert_eq!(hub.mgr.counts().pending_inbound, 1);
     s.set_zero_linger().unwrap();
     drop(s);
@@ -1519,13 +1520,13 @@ async fn manager_dropped_with_sessions_active() {
     // A raw TCP connection mid-auth...
     let mut tcp = TcpStream::connect(hub.addr).await.unwrap();
     let (conn, from) = hub.listener.accept().await.unwrap();
-    hub.mgr.on_incoming(conn, from).unwrap();
+    hub.mgr.on_incoming(conn, from, None).unwrap();
     tcp.write_all(&[0x01]).await.unwrap();
     // ...and an RLPx connection that never sends its Hello.
     let (addr, id) = (hub.addr, hub.id);
     let atk = tokio::spawn(async move { RawPeer::connect(addr, id).await });
     let (conn, from) = hub.listener.accept().await.unwrap();
-    hub.mgr.on_incoming(conn, from).unwrap();
+    hub.mgr.on_incoming(conn, from, None).unwrap();
     let mut raw = atk.await.unwrap();
     let c = hub.mgr.counts();
     assert_eq!(

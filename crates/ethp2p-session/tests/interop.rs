@@ -77,6 +77,8 @@ impl Ours {
             eth_versions: EthVersion::DEFAULT_ADVERTISED.to_vec(),
             extra_protocols: vec![],
             spawner: None,
+            dialer: None,
+            rng_seed: None,
         });
         let id = mgr.local_id();
         let (cmds, mut cmd_rx) = mpsc::unbounded_channel();
@@ -84,7 +86,7 @@ impl Ours {
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    r = listener.accept() => if let Ok((s, a)) = r { let _ = mgr.on_incoming(s, a); },
+                    r = listener.accept() => if let Ok((s, a)) = r { let _ = mgr.on_incoming(s, a, None); },
                     c = cmd_rx.recv() => match c {
                         None => break,
                         Some(Cmd::Dial(a, p)) => { let _ = mgr.dial_outbound(a, p); }

@@ -315,12 +315,14 @@ async fn extra_subprotocol_rides_beside_eth() {
     })
     .await;
     connect(&mut a, &mut b).await;
-    assert!(a.mgr.send_protocol_message(
-        &b.id,
-        "tst",
-        3,
-        bytes::Bytes::from_static(b"\xc3\x01\x02\x03")
-    ));
+    a.mgr
+        .send_protocol_message(
+            &b.id,
+            "tst",
+            3,
+            bytes::Bytes::from_static(b"\xc3\x01\x02\x03"),
+        )
+        .unwrap();
     let (name, id, payload) = wait_for!(&mut [&mut a, &mut b], 1,
         SessionEvent::ValidMessage { message: PeerMessage::Protocol { name, id, payload }, .. } => (name, id, payload));
     assert_eq!(

@@ -53,7 +53,7 @@ fn poll_node(n: &mut Node, cx: &mut Context<'_>) -> Poll<Polled> {
         let (stream, addr) = r.expect("accept");
         let id = n
             .mgr
-            .on_incoming(stream, addr)
+            .on_incoming(stream, addr, None)
             .expect("these tests set no pending-inbound limit");
         return Poll::Ready(Polled::Accepted(addr, id));
     }
@@ -393,7 +393,7 @@ async fn push_until_stalled(
     turn.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut next = msg(0);
     while accepted < max && idle < STALL_TURNS {
-        if mgr.send_message(peer, next.clone()) {
+        if mgr.send_message(peer, next.clone()).is_ok() {
             accepted += 1;
             idle = 0;
             if accepted < max {
@@ -473,7 +473,7 @@ async fn back_pressure_with_a_stalled_owner() {
     // order; A gets the rest through as B drains.
     let r = tokio::time::timeout(T, async {
         while (received as usize) < N {
-            while accepted < N && a.mgr.send_message(&bid, msgs[accepted].clone()) {
+            while accepted < N && a.mgr.send_message(&bid, msgs[accepted].clone()).is_ok() {
                 accepted += 1;
             }
             let ev = b.next_event().await;

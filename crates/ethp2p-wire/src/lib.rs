@@ -12,6 +12,7 @@ pub mod capability;
 pub mod disconnect;
 mod error;
 pub mod hello;
+pub mod keepalive;
 pub mod p2p;
 mod snappy;
 
@@ -19,6 +20,7 @@ pub use capability::{Capability, Protocol, SharedCapabilities, SharedCapability}
 pub use disconnect::DisconnectReason;
 pub use error::{IdentityMismatch, P2PError, P2PHandshakeError};
 pub use hello::HelloMessage;
+pub use keepalive::{Keepalive, KeepaliveAction};
 pub use p2p::{handshake, handshake_unflushed, P2PConfig, P2PStream, ProtocolMessage};
 
 /// The base protocol version we speak (snappy from version 5 on).

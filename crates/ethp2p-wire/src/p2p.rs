@@ -18,6 +18,7 @@ use crate::{
     disconnect::DisconnectReason,
     error::{IdentityMismatch, P2PError, P2PHandshakeError},
     hello::HelloMessage,
+    keepalive::{Keepalive, KeepaliveAction},
     snappy::Snappy,
     MAX_HELLO_SIZE, MAX_PAYLOAD_SIZE, P2P_VERSION,
 };
@@ -64,6 +65,10 @@ pub struct P2PConfig {
     pub hello_timeout: Duration,
     /// `poll_ready` flushes before accepting more once this many bytes are queued.
     pub write_backpressure: usize,
+    /// Time allowed to write a final Disconnect and close, wherever a session
+    /// says goodbye (refused Hello, refused session, orderly disconnect).
+    /// Default 2 s.
+    pub goodbye_timeout: Duration,
 }
 
 impl Default for P2PConfig {
@@ -75,6 +80,7 @@ impl Default for P2PConfig {
             max_frame_size: None,
             hello_timeout: Duration::from_secs(10),
             write_backpressure: 256 * 1024,
+            goodbye_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -106,11 +112,9 @@ pub struct P2PStream<Io> {
     remote_version: u64,
     snappy: Snappy,
     config: P2PConfig,
-    /// Fires when the next Ping is due, or when the awaited Pong is late.
-    keepalive: Pin<Box<Sleep>>,
-    awaiting_pong: bool,
-    /// When the last frame arrived from the peer.
-    last_rx: Instant,
+    /// The keepalive rule (sans-IO) and the timer armed at its deadline.
+    keepalive: Keepalive,
+    keepalive_timer: Pin<Box<Sleep>>,
     /// A Ping arrived and its Pong has not been queued yet (at most one is owed).
     pong_owed: bool,
     /// Where the last queued Pong ends in the outgoing byte stream: the next
@@ -186,9 +190,10 @@ async fn flush<Io: AsyncRead + AsyncWrite + Unpin>(
 async fn refuse<Io: AsyncRead + AsyncWrite + Unpin>(
     mut stream: RlpxStream<Io>,
     reason: DisconnectReason,
+    within: Duration,
 ) {
     if queue_plain(&mut stream, DISCONNECT_ID, &reason.encode_payload()).is_ok() {
-        let _ = tokio::time::timeout(Duration::from_secs(1), flush(&mut stream)).await;
+        let _ = tokio::time::timeout(within, flush(&mut stream)).await;
     }
 }
 
@@ -258,7 +263,7 @@ async fn exchange_hellos<Io: AsyncRead + AsyncWrite + Unpin>(
         Ok(Ok(frame)) => frame,
         Ok(Err(e)) => {
             if let Some(reason) = e.reason_sent() {
-                refuse(stream, reason).await;
+                refuse(stream, reason, config.goodbye_timeout).await;
             }
             return Err(e);
         }
@@ -305,7 +310,7 @@ async fn exchange_hellos<Io: AsyncRead + AsyncWrite + Unpin>(
         }
         Err(e) => {
             if let Some(reason) = e.reason_sent() {
-                refuse(stream, reason).await;
+                refuse(stream, reason, config.goodbye_timeout).await;
             }
             Err(e)
         }
@@ -319,7 +324,9 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
         remote_version: u64,
         config: P2PConfig,
     ) -> Self {
-        let keepalive = Box::pin(tokio::time::sleep(config.ping_interval));
+        let now = Instant::now();
+        let keepalive = Keepalive::new(now, config.ping_interval, config.ping_timeout);
+        let keepalive_timer = Box::pin(tokio::time::sleep_until(keepalive.poll_timeout()));
         Self {
             inner,
             shared,
@@ -327,8 +334,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
             snappy: Snappy::default(),
             config,
             keepalive,
-            awaiting_pong: false,
-            last_rx: Instant::now(),
+            keepalive_timer,
             pong_owed: false,
             pong_end: 0,
             disconnecting: false,
@@ -344,6 +350,11 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
     /// The remote's identity.
     pub fn remote_id(&self) -> PeerId {
         self.inner.remote_id()
+    }
+
+    /// The settings this stream runs with.
+    pub fn config(&self) -> &P2PConfig {
+        &self.config
     }
 
     /// The remote's base protocol version.
@@ -446,7 +457,10 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
     /// Writes everything queued (including an owed Pong) and flushes the transport.
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), P2PError>> {
         self.queue_owed_pong()?;
-        ready!(self.inner.poll_write_queued(cx)).map_err(ethp2p_rlpx::RlpxError::from)?;
+        ready!(futures::Sink::<bytes::Bytes>::poll_flush(
+            Pin::new(&mut self.inner),
+            cx
+        ))?;
         Poll::Ready(Ok(()))
     }
 
@@ -469,23 +483,20 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
         Ok(())
     }
 
+    /// Drives the keepalive timer. The timer is re-armed lazily: frames only
+    /// move the rule's deadline, and a timer that fires early is re-armed at
+    /// the new one.
     fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Result<(), P2PError> {
-        while self.keepalive.as_mut().poll(cx).is_ready() {
-            if self.awaiting_pong {
-                return Err(P2PError::PingTimeout);
+        while self.keepalive_timer.as_mut().poll(cx).is_ready() {
+            match self.keepalive.handle_timeout(Instant::now()) {
+                KeepaliveAction::TimedOut => return Err(P2PError::PingTimeout),
+                KeepaliveAction::SendPing => {
+                    self.queue_precompressed(PING_ID, &EMPTY_LIST_SNAPPY)?
+                }
+                KeepaliveAction::None => {}
             }
-            let now = Instant::now();
-            let quiet_until = self.last_rx + self.config.ping_interval;
-            if quiet_until > now {
-                // The peer spoke within the interval: it is alive.
-                self.keepalive.as_mut().reset(quiet_until);
-                continue;
-            }
-            self.queue_precompressed(PING_ID, &EMPTY_LIST_SNAPPY)?;
-            self.awaiting_pong = true;
-            self.keepalive
-                .as_mut()
-                .reset(now + self.config.ping_timeout);
+            let next = self.keepalive.poll_timeout();
+            self.keepalive_timer.as_mut().reset(next);
         }
         Ok(())
     }
@@ -524,7 +535,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
                 Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
                 Some(Ok(f)) => f,
             };
-            self.last_rx = Instant::now();
+            self.keepalive.on_frame(Instant::now());
             let result = (|| -> Result<Option<ProtocolMessage>, P2PError> {
                 let id = split_id(&mut frame)?;
                 match id {
@@ -542,10 +553,10 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
                     }
                     PONG_ID => {
                         self.check_ping_payload(&frame)?;
-                        if self.awaiting_pong {
-                            self.awaiting_pong = false;
-                            let next = self.last_rx + self.config.ping_interval;
-                            self.keepalive.as_mut().reset(next);
+                        if self.keepalive.awaiting_pong() {
+                            self.keepalive.on_pong(Instant::now());
+                            let next = self.keepalive.poll_timeout();
+                            self.keepalive_timer.as_mut().reset(next);
                         }
                         Ok(None)
                     }

@@ -5,7 +5,8 @@
 use crate::{cli::HandshakeArgs, node::client_version};
 use ethp2p_eth::{
     chain::ChainSpec,
-    handshake::{eth_protocols, status_exchange, EthHandshakeError},
+    exchange::status_exchange,
+    handshake::{eth_protocols, EthHandshakeError},
     status::Status,
     version::EthVersion,
 };

@@ -93,6 +93,22 @@ fn init_logging(cfg: &NodeConfig) {
     }
 }
 
+/// Creates `path` with `contents`, readable by its owner only from the first
+/// byte (mode 0600 at creation, not changed after), failing if it exists.
+fn write_secret_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
 /// Loads the node key from `<datadir>/nodekey`, creating it on first start.
 fn load_or_create_key(datadir: &Path) -> Result<SecretKey, String> {
     let path = datadir.join("nodekey");
@@ -104,13 +120,8 @@ fn load_or_create_key(datadir: &Path) -> Result<SecretKey, String> {
             std::fs::create_dir_all(datadir)
                 .map_err(|e| format!("--datadir: cannot create {}: {e}", datadir.display()))?;
             let key = ethp2p_rlpx::generate_secret_key();
-            std::fs::write(&path, hex::encode(key.secret_bytes()))
+            write_secret_file(&path, hex::encode(key.secret_bytes()).as_bytes())
                 .map_err(|e| format!("--datadir: cannot write {}: {e}", path.display()))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-            }
             Ok(key)
         }
         Err(e) => Err(format!("--datadir: cannot read {}: {e}", path.display())),
@@ -205,6 +216,8 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         eth_versions: cfg.eth_versions.clone(),
         extra_protocols: vec![],
         spawner: None,
+        dialer: None,
+        rng_seed: None,
     });
     for t in &cfg.trusted_peers {
         mgr.add_trusted(t.id);
@@ -310,7 +323,11 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
                         // (a bounded number at once), or just drop the socket.
                         let told = node.mgr.try_disconnect_incoming(stream, DisconnectReason::TooManyPeers);
                         debug!(%addr, %e, told, "inbound connection refused");
-                    } else if let Err(e) = node.mgr.on_incoming(stream, addr) {
+                    } else if let Err(e) = {
+                        let _ = stream.set_nodelay(true);
+                        let local = stream.local_addr().ok();
+                        node.mgr.on_incoming(stream, addr, local)
+                    } {
                         debug!(%addr, %e, "inbound connection refused");
                     }
                 }
@@ -682,10 +699,13 @@ impl Node {
             }
             SessionEvent::ValidMessage { peer_id, message } => self.on_message(peer_id, message),
             SessionEvent::OutgoingConnectionError {
+                session_id,
                 peer_id,
                 error,
                 remote_addr,
+                ..
             } => {
+                self.cancelled.remove(&session_id);
                 *self.failed.entry("connect").or_default() += 1;
                 self.retry_later(&peer_id);
                 debug!(peer = %peer_id, %remote_addr, %error, "dial failed");
@@ -694,12 +714,20 @@ impl Node {
                     warn!("no peer reachable yet (offline?); retrying with exponential back-off");
                 }
             }
-            SessionEvent::OutgoingPendingSessionClosed { peer_id, error, .. } => {
+            SessionEvent::OutgoingPendingSessionClosed {
+                session_id,
+                peer_id,
+                error,
+                ..
+            } => {
+                self.cancelled.remove(&session_id);
                 *self.failed.entry(error.label()).or_default() += 1;
                 debug!(peer = %peer_id, %error, "handshake failed");
                 self.retry_later(&peer_id);
             }
-            SessionEvent::IncomingPendingSessionClosed { error, remote_addr } => {
+            SessionEvent::IncomingPendingSessionClosed {
+                error, remote_addr, ..
+            } => {
                 debug!(%remote_addr, %error, "inbound handshake failed");
                 *self.failed.entry(error.label()).or_default() += 1;
             }
@@ -723,6 +751,7 @@ impl Node {
             SessionEvent::InvalidMessage { .. }
             | SessionEvent::BadMessage { .. }
             | SessionEvent::ProtocolBreach { .. } => debug!(?ev, "session event"),
+            _ => debug!(?ev, "session event"),
         }
     }
 

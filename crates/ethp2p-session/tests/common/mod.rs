@@ -65,6 +65,8 @@ impl Node {
             eth_versions: opts.versions,
             extra_protocols: opts.extra,
             spawner,
+            dialer: None,
+            rng_seed: None,
         });
         let id = mgr.local_id();
         Self {
@@ -88,7 +90,7 @@ impl Node {
             tokio::select! {
                 r = self.listener.accept() => {
                     let (s, a) = r.unwrap();
-                    if self.mgr.on_incoming(s, a).is_err() {
+                    if self.mgr.on_incoming(s, a, None).is_err() {
                         self.refused_inbound += 1;
                     }
                 }

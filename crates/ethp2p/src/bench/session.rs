@@ -58,6 +58,8 @@ fn manager(config: SessionsConfig, listen_port: u16) -> SessionManager {
         eth_versions: EthVersion::DEFAULT_ADVERTISED.to_vec(),
         extra_protocols: vec![],
         spawner: None,
+        dialer: None,
+        rng_seed: None,
     })
 }
 
@@ -83,7 +85,8 @@ async fn serve_listener(
             r = listener.accept() => {
                 if let Ok((s, a)) = r {
                     let _ = s.set_nodelay(true);
-                    let _ = mgr.on_incoming(s, a);
+                    let local = s.local_addr().ok();
+                    let _ = mgr.on_incoming(s, a, local);
                 }
             }
             ev = mgr.next() => match ev {
@@ -246,8 +249,9 @@ pub fn request_rtt(
             .map_err(|e| format!("dial: {e:?}"))?;
         let (s, a) = listener.accept().await.map_err(|e| e.to_string())?;
         s.set_nodelay(true).map_err(|e| e.to_string())?;
+        let local = s.local_addr().ok();
         responder
-            .on_incoming(s, a)
+            .on_incoming(s, a, local)
             .map_err(|e| format!("incoming: {e:?}"))?;
         tokio::spawn(async move {
             while let Some(ev) = responder.next().await {
