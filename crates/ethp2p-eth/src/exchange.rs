@@ -30,9 +30,7 @@ pub async fn status_exchange<Io: AsyncRead + AsyncWrite + Unpin>(
         if let Some(reason) = e.reason_sent() {
             let goodbye = p2p.config().goodbye_timeout;
             if p2p.start_disconnect(reason).is_ok() {
-                let _ =
-                    tokio::time::timeout(goodbye, poll_fn(|cx| p2p.poll_close(cx)))
-                        .await;
+                let _ = tokio::time::timeout(goodbye, poll_fn(|cx| p2p.poll_close(cx))).await;
             }
         }
     }

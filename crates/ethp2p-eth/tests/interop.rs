@@ -12,8 +12,8 @@
 use alloy_primitives::{B256, U256};
 use alloy_rlp::{Encodable, Header};
 use ethp2p_eth::{
-    forkid::{ForkActivation, ForkFilter, ForkHash, ForkId, Head},
     exchange::status_exchange,
+    forkid::{ForkActivation, ForkFilter, ForkHash, ForkId, Head},
     handshake::{eth_protocols, EthHandshakeError},
     message::{BlockHashOrNumber, EthMessage, GetBlockHeaders, RawList, RequestPair},
     status::{Status, StatusError},

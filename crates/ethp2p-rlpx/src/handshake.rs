@@ -11,8 +11,8 @@ use crate::{
     ecies,
     error::HandshakeError,
     key::{
-        ecdh_x, generate_secret_key_with, peer_id_from_public_key, peer_id_from_secret_key, public_key,
-        public_key_from_peer_id, with_context, PeerId,
+        ecdh_x, generate_secret_key_with, peer_id_from_public_key, peer_id_from_secret_key,
+        public_key, public_key_from_peer_id, with_context, PeerId,
     },
     secrets::{SecretInputs, Secrets},
 };

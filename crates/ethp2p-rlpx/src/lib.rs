@@ -33,12 +33,13 @@ pub use enode::{NodeRecord, NodeRecordParseError};
 pub use error::{EciesError, FrameError, HandshakeError, RlpxError};
 pub use handshake::{Initiator, Recipient};
 pub use key::{
-    generate_secret_key, generate_secret_key_with, peer_id_from_public_key, public_key_from_peer_id, PeerId,
+    generate_secret_key, generate_secret_key_with, peer_id_from_public_key,
+    public_key_from_peer_id, PeerId,
 };
 pub use secrets::Secrets;
 pub use stream::{
-    accept, accept_unflushed, accept_unflushed_with_rng, connect, connect_with_id, connect_with_rng,
-    RlpxStream,
+    accept, accept_unflushed, accept_unflushed_with_rng, connect, connect_with_id,
+    connect_with_rng, RlpxStream,
 };
 
 /// Re-export of the secp256k1 key types used in public signatures.

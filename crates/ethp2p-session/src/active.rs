@@ -16,7 +16,7 @@
 use crate::{
     config::SessionsConfig,
     error::{ActiveSessionError, RequestError},
-    handle::{EthResponder, PeerMessage, SessionCommand, SessionId},
+    handle::{EthResponder, PeerMessage, QueueGauge, SessionCommand, SessionId},
     metrics,
     requests::{RequestTimeouts, RequestTracker, ResponseOutcome},
     transport::BoxedTransport,
@@ -162,6 +162,7 @@ pub(crate) struct ActiveSession {
     pub to_manager: PollSender<SessionMessage>,
     pub fallback_tx: mpsc::UnboundedSender<SessionMessage>,
     pub timeout_ms: Arc<AtomicU64>,
+    pub queue: Arc<QueueGauge>,
     pub config: Arc<SessionsConfig>,
 }
 
@@ -171,6 +172,8 @@ struct State {
     slot: Option<SessionMessage>,
     /// Whether reading is paused by back-pressure (counted once per pause).
     reading_paused: bool,
+    /// Whose turn it is: the remote's frames or the owner's commands.
+    read_first: bool,
     requests: RequestTracker<Waiter>,
     remote_requests: FuturesUnordered<RemoteRequest>,
     progress: WriteProgress,
@@ -214,6 +217,7 @@ impl ActiveSession {
             eth_index,
             slot: None,
             reading_paused: false,
+            read_first: true,
             requests,
             remote_requests: FuturesUnordered::new(),
             progress,
@@ -293,6 +297,7 @@ impl State {
     fn rearm(&mut self) {
         let conn = &self.s.conn;
         let queued = conn.pending_write_bytes();
+        self.s.queue.set(queued);
         if (queued > 0) != self.progress.poll_timeout().is_some() {
             self.progress
                 .update(Instant::now(), queued, conn.bytes_written());
@@ -346,30 +351,26 @@ impl State {
             self.timer_at = None;
             return Poll::Ready(Wake::Timer);
         }
+        // The owner's commands and the remote's frames take turns, so that
+        // neither a flood of broadcasts nor a busy owner starves the other
+        // (a Ping waiting to be read is a frame too).
         let below = self.below_high_water();
-        if below {
-            if let Poll::Ready(cmd) = self.s.commands.poll_recv(cx) {
-                return Poll::Ready(Wake::Command(cmd));
+        if self.read_first {
+            if let Some(w) = self.poll_read(below, cx) {
+                self.read_first = false;
+                return Poll::Ready(w);
             }
-            if let Poll::Ready(Some((id, resp, fallback))) =
-                self.remote_requests.poll_next_unpin(cx)
-            {
-                return Poll::Ready(Wake::Answer(id, resp, fallback));
+            if let Some(w) = self.poll_owner(below, cx) {
+                return Poll::Ready(w);
             }
-        }
-        // Back-pressure: with an undelivered message, too many unanswered
-        // requests or too much queued for writing, stop reading the socket.
-        if below
-            && self.slot.is_none()
-            && self.remote_requests.len() < self.s.config.max_pending_remote_requests
-        {
-            self.reading_paused = false;
-            if let Poll::Ready(m) = self.s.conn.poll_next_message(cx) {
-                return Poll::Ready(Wake::Incoming(m));
+        } else {
+            if let Some(w) = self.poll_owner(below, cx) {
+                self.read_first = true;
+                return Poll::Ready(w);
             }
-        } else if !self.reading_paused {
-            self.reading_paused = true;
-            metrics::back_pressure();
+            if let Some(w) = self.poll_read(below, cx) {
+                return Poll::Ready(w);
+            }
         }
         // Reading may have queued our keepalive Ping or an owed Pong: write
         // them now, since an idle session has no other event to wake it.
@@ -379,6 +380,38 @@ impl State {
             }
         }
         Poll::Pending
+    }
+
+    /// Commands and answers to remote requests, taken only below the high-water mark.
+    fn poll_owner(&mut self, below: bool, cx: &mut Context<'_>) -> Option<Wake> {
+        if !below {
+            return None;
+        }
+        if let Poll::Ready(cmd) = self.s.commands.poll_recv(cx) {
+            return Some(Wake::Command(cmd));
+        }
+        if let Poll::Ready(Some((id, resp, fallback))) = self.remote_requests.poll_next_unpin(cx) {
+            return Some(Wake::Answer(id, resp, fallback));
+        }
+        None
+    }
+
+    /// Back-pressure: with an undelivered message, too many unanswered
+    /// requests or too much queued for writing, stop reading the socket.
+    fn poll_read(&mut self, below: bool, cx: &mut Context<'_>) -> Option<Wake> {
+        if below
+            && self.slot.is_none()
+            && self.remote_requests.len() < self.s.config.max_pending_remote_requests
+        {
+            self.reading_paused = false;
+            if let Poll::Ready(m) = self.s.conn.poll_next_message(cx) {
+                return Some(Wake::Incoming(m));
+            }
+        } else if !self.reading_paused {
+            self.reading_paused = true;
+            metrics::back_pressure();
+        }
+        None
     }
 
     fn on_wake(&mut self, wake: Wake) -> Option<End> {
@@ -522,7 +555,10 @@ impl State {
             let _ = tx.send(Err(RequestError::Timeout));
         }
         if expired.breach {
-            return Some(End::breach(ActiveSessionError::RequestBreach, Notice::Breach));
+            return Some(End::breach(
+                ActiveSessionError::RequestBreach,
+                Notice::Breach,
+            ));
         }
         let written = self.s.conn.bytes_written();
         if let Err(stall) = self.progress.handle_timeout(now, written) {

@@ -74,7 +74,7 @@ pub struct PeerInfo {
 /// What the owner tells one session to do. Variants are boxed so that each
 /// session's command queue (allocated in blocks of slots) stays small.
 #[derive(Debug)]
-pub enum SessionCommand {
+pub(crate) enum SessionCommand {
     /// Send an eth message (broadcast or response) as is.
     Message(Box<EthMessage>),
     /// Send an eth request; its id is assigned by the session and the answer
@@ -98,6 +98,7 @@ pub enum SessionCommand {
 
 /// A message from a remote peer, delivered to the owner.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum PeerMessage {
     /// An eth announcement or broadcast (transactions, hashes, block range).
     Eth(EthMessage),
@@ -140,6 +141,23 @@ pub struct ActiveSessionHandle {
     pub(crate) commands: mpsc::Sender<SessionCommand>,
     pub(crate) disconnect_tx: mpsc::UnboundedSender<DisconnectReason>,
     pub(crate) request_timeout_ms: Arc<AtomicU64>,
+    pub(crate) queue: Arc<QueueGauge>,
+}
+
+/// Bytes a session holds queued for writing, now and at most, shared with
+/// its handle.
+#[derive(Debug, Default)]
+pub(crate) struct QueueGauge {
+    pub now: AtomicU64,
+    pub peak: AtomicU64,
+}
+
+impl QueueGauge {
+    pub(crate) fn set(&self, bytes: usize) {
+        let b = bytes as u64;
+        self.now.store(b, Ordering::Relaxed);
+        self.peak.fetch_max(b, Ordering::Relaxed);
+    }
 }
 
 impl ActiveSessionHandle {
@@ -166,6 +184,23 @@ impl ActiveSessionHandle {
     /// The session's direction.
     pub fn direction(&self) -> Direction {
         self.info.direction
+    }
+
+    /// Bytes the session holds queued for writing to the peer.
+    pub fn queued_bytes(&self) -> u64 {
+        self.queue.now.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes the session has held queued for writing at once.
+    pub fn peak_queued_bytes(&self) -> u64 {
+        self.queue.peak.load(Ordering::Relaxed)
+    }
+
+    /// A reader of [`peak_queued_bytes`](Self::peak_queued_bytes) that
+    /// outlives the handle (the session's figures after it closed).
+    pub fn clone_gauges(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let q = self.queue.clone();
+        move || q.peak.load(Ordering::Relaxed)
     }
 }
 

@@ -4,9 +4,11 @@ use crate::{
     active::{ActiveSession, Closed, MessageKind, Notice, SessionMessage},
     config::SessionsConfig,
     counter::{SessionCounter, SessionCounts},
-    error::{ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError, SendError},
+    error::{
+        ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError, SendError,
+    },
     handle::{
-        ActiveSessionHandle, Direction, PeerInfo, PeerMessage, PendingSessionHandle,
+        ActiveSessionHandle, Direction, PeerInfo, PeerMessage, PendingSessionHandle, QueueGauge,
         SessionCommand, SessionId,
     },
     metrics,
@@ -721,6 +723,7 @@ impl SessionManager {
         let timeout_ms = Arc::new(AtomicU64::new(
             self.config.initial_request_timeout.as_millis() as u64,
         ));
+        let queue = Arc::new(QueueGauge::default());
         let session = ActiveSession {
             peer_id,
             session_id,
@@ -731,6 +734,7 @@ impl SessionManager {
             to_manager: PollSender::new(self.message_tx.clone()),
             fallback_tx: self.fallback_tx.clone(),
             timeout_ms: timeout_ms.clone(),
+            queue: queue.clone(),
             config: self.config.clone(),
         };
         (self.spawner)(Box::pin(session.run()));
@@ -742,6 +746,7 @@ impl SessionManager {
                 commands: cmd_tx,
                 disconnect_tx: disc_tx,
                 request_timeout_ms: timeout_ms,
+                queue,
             },
         );
         info!(peer = %peer_id, session = session_id.0, %remote_addr, dir = direction.as_str(), client = %info.client_version, eth = %version, "session established");

@@ -10,7 +10,7 @@
 use crate::config::next_request_timeout;
 use ethp2p_eth::message::EthMessageId;
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet},
     time::Duration,
 };
 use tokio::time::Instant;
@@ -69,7 +69,7 @@ pub(crate) struct RequestTracker<T> {
     rules: RequestTimeouts,
     current: Duration,
     next_id: u64,
-    inflight: HashMap<u64, Inflight<T>>,
+    inflight: BTreeMap<u64, Inflight<T>>,
     /// Every pending timer, ordered: the first is the next deadline.
     timers: BTreeSet<(Instant, u64, Timer)>,
 }
@@ -80,7 +80,7 @@ impl<T> RequestTracker<T> {
             rules,
             current: rules.initial,
             next_id: 0,
-            inflight: HashMap::new(),
+            inflight: BTreeMap::new(),
             timers: BTreeSet::new(),
         }
     }
@@ -100,7 +100,8 @@ impl<T> RequestTracker<T> {
         self.next_id = self.next_id.wrapping_add(1);
         let deadline = now + self.current;
         self.timers.insert((deadline, id, Timer::Deadline));
-        self.timers.insert((now + self.rules.breach, id, Timer::Breach));
+        self.timers
+            .insert((now + self.rules.breach, id, Timer::Breach));
         self.inflight.insert(
             id,
             Inflight {
@@ -171,9 +172,11 @@ impl<T> RequestTracker<T> {
     }
 
     /// Ends tracking; returns the callers still waiting.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> {
         self.timers.clear();
-        self.inflight.drain().filter_map(|(_, r)| r.waiter)
+        std::mem::take(&mut self.inflight)
+            .into_values()
+            .filter_map(|r| r.waiter)
     }
 }
 

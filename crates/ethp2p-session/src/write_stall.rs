@@ -91,7 +91,10 @@ mod tests {
         p.update(t0, 1 << 20, 0);
         assert_eq!(p.handle_timeout(t0 + W, 100_000), Ok(()));
         assert_eq!(p.poll_timeout(), Some(t0 + 2 * W), "the next window opened");
-        assert!(p.handle_timeout(t0 + 2 * W, 100_000).is_err(), "then it stopped");
+        assert!(
+            p.handle_timeout(t0 + 2 * W, 100_000).is_err(),
+            "then it stopped"
+        );
     }
 
     #[test]
@@ -106,6 +109,9 @@ mod tests {
         p.update(t0 + W, 5, 10);
         assert_eq!(p.poll_timeout(), Some(t0 + 2 * W));
         // Early calls do not judge.
-        assert_eq!(p.handle_timeout(t0 + W + Duration::from_secs(1), 10), Ok(()));
+        assert_eq!(
+            p.handle_timeout(t0 + W + Duration::from_secs(1), 10),
+            Ok(())
+        );
     }
 }

@@ -19,8 +19,8 @@ use bytes::BytesMut;
 use common::*;
 use ethp2p_eth::{
     chain::ChainSpec,
-    forkid::{ForkHash, ForkId},
     exchange::status_exchange,
+    forkid::{ForkHash, ForkId},
     handshake::{eth_protocols, EthHandshakeError},
     message::{EthMessage, RawList, RequestPair},
     status::{Status, StatusError},
