@@ -112,3 +112,37 @@ mod tests {
         assert_eq!(ecdh_x(&public_key(&b), &a), ecdh_x(&public_key(&a), &b));
     }
 }
+
+/// A node's id as geth prints it (`admin_peers` `id`, enode ids in logs):
+/// keccak256 of the 64-byte public key, in lowercase hex without `0x`.
+/// ethp2p prints peers this way everywhere (logs, RPC, events), so an id
+/// taken from `admin_peers` can be searched for in the logs.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub alloy_primitives::B256);
+
+impl NodeId {
+    /// The id of `peer`.
+    pub fn of(peer: &PeerId) -> Self {
+        Self(alloy_primitives::keccak256(peer.as_slice()))
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0.as_slice() {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// Shorthand for [`NodeId::of`]: `tracing::info!(peer = %node_id(&id))`.
+pub fn node_id(peer: &PeerId) -> NodeId {
+    NodeId::of(peer)
+}

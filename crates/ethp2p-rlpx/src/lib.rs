@@ -33,8 +33,8 @@ pub use enode::{NodeRecord, NodeRecordParseError};
 pub use error::{EciesError, FrameError, HandshakeError, RlpxError};
 pub use handshake::{Initiator, Recipient};
 pub use key::{
-    generate_secret_key, generate_secret_key_with, peer_id_from_public_key,
-    public_key_from_peer_id, PeerId,
+    generate_secret_key, generate_secret_key_with, node_id, peer_id_from_public_key,
+    public_key_from_peer_id, NodeId, PeerId,
 };
 pub use secrets::Secrets;
 pub use stream::{

@@ -192,7 +192,7 @@ impl ActiveSession {
     pub(crate) async fn run(self) {
         let span = tracing::debug_span!(
             "session",
-            peer = %self.peer_id,
+            peer = %ethp2p_rlpx::node_id(&self.peer_id),
             session = self.session_id.0
         );
         self.run_inner().instrument(span).await

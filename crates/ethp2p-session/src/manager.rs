@@ -567,7 +567,7 @@ impl SessionManager {
             metrics::dropped_outgoing();
             match e {
                 mpsc::error::TrySendError::Full(_) => {
-                    debug!(%peer, "session command queue full, message dropped");
+                    debug!(peer = %ethp2p_rlpx::node_id(peer), "session command queue full, message dropped");
                     SendError::QueueFull
                 }
                 mpsc::error::TrySendError::Closed(_) => SendError::NoSuchPeer,
@@ -749,7 +749,7 @@ impl SessionManager {
                 queue,
             },
         );
-        info!(peer = %peer_id, session = session_id.0, %remote_addr, dir = direction.as_str(), client = %info.client_version, eth = %version, "session established");
+        info!(peer = %ethp2p_rlpx::node_id(&peer_id), session = session_id.0, %remote_addr, dir = direction.as_str(), client = %info.client_version, eth = %version, "session established");
         self.queued
             .push_back(SessionEvent::SessionEstablished { peer_id, info });
     }
@@ -789,7 +789,7 @@ impl SessionManager {
         let remote_addr = h.info.remote_addr;
         match closed {
             Closed::Disconnected { reason, by_us } => {
-                info!(peer = %peer_id, session = session_id.0, %reason, by_us, "session disconnected");
+                info!(peer = %ethp2p_rlpx::node_id(&peer_id), session = session_id.0, %reason, by_us, "session disconnected");
                 self.queued.push_back(SessionEvent::Disconnected {
                     peer_id,
                     remote_addr,
@@ -810,7 +810,7 @@ impl SessionManager {
                         .push_back(SessionEvent::ProtocolBreach { peer_id }),
                     None => {}
                 }
-                info!(peer = %peer_id, session = session_id.0, %error, "session closed");
+                info!(peer = %ethp2p_rlpx::node_id(&peer_id), session = session_id.0, %error, "session closed");
                 self.queued
                     .push_back(SessionEvent::SessionClosedOnConnectionError {
                         peer_id,

@@ -204,7 +204,10 @@ async fn authenticate(
     }
     .map_err(PendingSessionError::Ecies)?;
     let remote_id = rlpx.remote_id();
-    tracing::Span::current().record("peer", tracing::field::display(remote_id));
+    tracing::Span::current().record(
+        "peer",
+        tracing::field::display(ethp2p_rlpx::node_id(&remote_id)),
+    );
     // The Status follows at once: our Hello may ride with it.
     let (mut p2p, hello) =
         ethp2p_wire::handshake_unflushed(rlpx, &ctx.hello, &ctx.protocols, cfg.p2p.clone())

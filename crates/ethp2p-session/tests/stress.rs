@@ -51,9 +51,10 @@ enum Polled {
 fn poll_node(n: &mut Node, cx: &mut Context<'_>) -> Poll<Polled> {
     if let Poll::Ready(r) = n.listener.poll_accept(cx) {
         let (stream, addr) = r.expect("accept");
+        let local = stream.local_addr().ok();
         let id = n
             .mgr
-            .on_incoming(stream, addr, None)
+            .on_incoming(stream, addr, local)
             .expect("these tests set no pending-inbound limit");
         return Poll::Ready(Polled::Accepted(addr, id));
     }

@@ -156,7 +156,7 @@ pub fn run(args: crate::cli::NodeArgs) -> ExitCode {
 
 /// The node's id as geth shows it: keccak256 of the public key, hex.
 pub fn node_id_hex(id: &PeerId) -> String {
-    hex::encode(keccak256(id.as_slice()))
+    ethp2p_rlpx::node_id(id).to_string()
 }
 
 /// The client name sent in Hello and returned by `web3_clientVersion`.
@@ -313,7 +313,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
-                    if !throttle.admit(addr.ip(), std::time::Instant::now()) {
+                    if !throttle.admit(addr.ip(), tokio::time::Instant::now()) {
                         metrics::counter!("ethp2p_inbound_throttled_total").increment(1);
                         debug!(%addr, "inbound connection throttled: this address connected moments ago");
                         continue;
@@ -335,7 +335,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
             },
             _ = dial_tick.tick() => node.dial_due(),
             _ = status_tick.tick() => node.log_status(),
-            _ = expire_tick.tick() => throttle.expire(std::time::Instant::now()),
+            _ = expire_tick.tick() => throttle.expire(tokio::time::Instant::now()),
             cmd = cmd_rx.recv(), if commands_open => match cmd {
                 Some(cmd) => node.on_command(cmd),
                 None => commands_open = false,
@@ -486,7 +486,7 @@ struct PeerStats {
 impl PeerStats {
     fn log(&self, peer: &PeerId, what: &str) {
         debug!(
-            peer = %peer,
+            peer = %ethp2p_rlpx::node_id(&peer),
             connected_for = ?self.since.elapsed(),
             messages_in = self.messages_in,
             bytes_in = self.bytes_in,
@@ -567,7 +567,9 @@ impl Node {
                     metrics::counter!("ethp2p_dials_total").increment(1);
                     t.dialing = Some(id);
                 }
-                Err(e) => debug!(peer = %t.record, %e, "dial postponed"),
+                Err(e) => {
+                    debug!(peer = %ethp2p_rlpx::node_id(&t.record.id), enode = %t.record, %e, "dial postponed")
+                }
             }
         }
     }
@@ -655,7 +657,7 @@ impl Node {
                         t.dialing = None;
                     }
                 }
-                info!(peer = %peer_id, addr = %info.remote_addr, client = %info.client_version, eth = %info.eth_version, dir = info.direction.as_str(), "peer added");
+                info!(peer = %ethp2p_rlpx::node_id(&peer_id), addr = %info.remote_addr, client = %info.client_version, eth = %info.eth_version, dir = info.direction.as_str(), "peer added");
                 self.peer_stats.insert(
                     peer_id,
                     PeerStats {
@@ -681,7 +683,7 @@ impl Node {
                 self.emit_msg("msgsend", &peer_id, "eth", 0, ours.length());
                 self.emit_msg("msgrecv", &peer_id, "eth", 0, info.status.length());
                 if self.cancelled.remove(&info.session_id) {
-                    debug!(peer = %peer_id, "peer was removed while being dialed");
+                    debug!(peer = %ethp2p_rlpx::node_id(&peer_id), "peer was removed while being dialed");
                     self.mgr
                         .disconnect(&peer_id, DisconnectReason::DisconnectRequested);
                 }
@@ -689,7 +691,7 @@ impl Node {
             SessionEvent::AlreadyConnected {
                 peer_id, direction, ..
             } => {
-                debug!(peer = %peer_id, dir = direction.as_str(), "already connected");
+                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), dir = direction.as_str(), "already connected");
                 if direction == ethp2p_session::Direction::Outgoing {
                     if let Some(t) = self.targets.get_mut(&peer_id) {
                         t.dialing = None;
@@ -708,7 +710,7 @@ impl Node {
                 self.cancelled.remove(&session_id);
                 *self.failed.entry("connect").or_default() += 1;
                 self.retry_later(&peer_id);
-                debug!(peer = %peer_id, %remote_addr, %error, "dial failed");
+                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), %remote_addr, %error, "dial failed");
                 if !self.offline_warned && self.targets.values().all(|t| !t.connected) {
                     self.offline_warned = true;
                     warn!("no peer reachable yet (offline?); retrying with exponential back-off");
@@ -722,7 +724,7 @@ impl Node {
             } => {
                 self.cancelled.remove(&session_id);
                 *self.failed.entry(error.label()).or_default() += 1;
-                debug!(peer = %peer_id, %error, "handshake failed");
+                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), %error, "handshake failed");
                 self.retry_later(&peer_id);
             }
             SessionEvent::IncomingPendingSessionClosed {
@@ -739,13 +741,13 @@ impl Node {
             } => {
                 self.forget(&peer_id);
                 self.retry_later(&peer_id);
-                info!(peer = %peer_id, %reason, by_us, "peer dropped");
+                info!(peer = %ethp2p_rlpx::node_id(&peer_id), %reason, by_us, "peer dropped");
                 self.emit_drop(&peer_id, geth_reason(reason));
             }
             SessionEvent::SessionClosedOnConnectionError { peer_id, error, .. } => {
                 self.forget(&peer_id);
                 self.retry_later(&peer_id);
-                info!(peer = %peer_id, %error, "peer dropped");
+                info!(peer = %ethp2p_rlpx::node_id(&peer_id), %error, "peer dropped");
                 self.emit_drop(&peer_id, error.to_string());
             }
             SessionEvent::InvalidMessage { .. }
@@ -786,7 +788,7 @@ impl Node {
                 // right type and request id.
                 match request.empty_response() {
                     Some(response) => {
-                        debug!(peer = %peer_id, req = request.id().name(), "answering with an empty response");
+                        debug!(peer = %ethp2p_rlpx::node_id(&peer_id), req = request.id().name(), "answering with an empty response");
                         self.emit_msg(
                             "msgsend",
                             &peer_id,
@@ -811,13 +813,14 @@ impl Node {
                 if let EthMessage::BlockRangeUpdate(r) = &m {
                     self.block_ranges.insert(peer_id, *r);
                 }
-                debug!(peer = %peer_id, msg = m.id().name(), "message");
+                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), msg = m.id().name(), "message");
             }
             PeerMessage::Protocol { name, id, payload } => {
                 self.count_in(&peer_id, payload.len(), false);
                 self.emit_msg("msgrecv", &peer_id, &name, id.into(), payload.len());
-                debug!(peer = %peer_id, %name, id, "sub-protocol message");
+                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), %name, id, "sub-protocol message");
             }
+            other => debug!(peer = %ethp2p_rlpx::node_id(&peer_id), ?other, "message"),
         }
     }
 

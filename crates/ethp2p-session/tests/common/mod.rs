@@ -90,7 +90,8 @@ impl Node {
             tokio::select! {
                 r = self.listener.accept() => {
                     let (s, a) = r.unwrap();
-                    if self.mgr.on_incoming(s, a, None).is_err() {
+                    let local = s.local_addr().ok();
+                    if self.mgr.on_incoming(s, a, local).is_err() {
                         self.refused_inbound += 1;
                     }
                 }
