@@ -45,8 +45,7 @@ const CLIENT_ID: &str = "ethp2p-interop-test/v0";
 
 // ------------------------------------------------------------------ setup ---
 
-#[path = "support/jspeer.rs"]
-mod jspeer;
+use ethp2p_testing::jspeer;
 use jspeer::*;
 
 fn random_hash() -> B256 {
@@ -112,10 +111,20 @@ fn peer_args(mode: &str, network_id: u64, genesis: B256, eth_versions: &str) -> 
 
 // ---------------------------------------------------------- the JS peer ---
 
-impl JsPeer {
-    /// Like [`expect`](Self::expect), while driving our session (answering
-    /// Pings, sending keepalive Pings, flushing); eth messages it receives
-    /// meanwhile are queued in its inbox.
+/// Waiting on the JS peer while driving our own session.
+trait Driving {
+    /// Like `expect`, while driving our session (answering Pings, sending
+    /// keepalive Pings, flushing); eth messages it receives meanwhile are
+    /// queued in its inbox.
+    async fn expect_driving(
+        &mut self,
+        ours: &mut Ours,
+        name: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value;
+}
+
+impl Driving for JsPeer {
     async fn expect_driving(
         &mut self,
         ours: &mut Ours,

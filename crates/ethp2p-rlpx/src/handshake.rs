@@ -500,7 +500,7 @@ impl Recipient {
 
 /// Builds a legacy (pre-EIP-8) auth message, as old clients sent it. Only for
 /// tests of our acceptance of that format; we never send it.
-#[doc(hidden)]
+#[cfg(feature = "test-utils")]
 pub fn legacy_auth_for_tests(
     secret: &SecretKey,
     remote_id: PeerId,

@@ -9,14 +9,11 @@
 //!
 //! Timeouts are configured short (see [`hostile_config`]) so that every test
 //! ends by itself in seconds; waits are on events or bytes, bounded by
-//! `common::T`.
-
-mod common;
+//! `ethp2p_testing::tcp::T`.
 
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use bytes::BytesMut;
-use common::*;
 use ethp2p_eth::{
     chain::ChainSpec,
     exchange::status_exchange,
@@ -34,6 +31,7 @@ use ethp2p_session::{
     ActiveSessionError, PendingSessionError, RequestError, SessionEvent, SessionLimits,
     SessionsConfig,
 };
+use ethp2p_testing::{tcp::*, wait_for};
 use ethp2p_wire::{
     p2p::decode_frame_body, Capability, DisconnectReason, HelloMessage, P2PConfig, P2PError,
     P2PHandshakeError, P2PStream, P2P_VERSION,
@@ -1212,6 +1210,10 @@ async fn burst_of_5000_connection_attempts() {
     const LIMIT: u32 = 64;
     const SILENT: usize = 25;
     const MAX_HONEST_DIALS: usize = 2_000;
+    // Both ends of AT_ONCE connections, the honest dials and the runtime.
+    if !ethp2p_testing::fd_limit::ensure_open_files("burst_of_5000_connection_attempts", 4096) {
+        return;
+    }
     let rss_before = vm_rss_kib();
     let mut hub = hub_with(SessionsConfig {
         limits: SessionLimits {
@@ -1576,4 +1578,99 @@ async fn manager_dropped_with_sessions_active() {
         .await
         .expect("tasks of the dropped manager still running")
         .unwrap();
+}
+
+/// The measurement behind the back-pressure rule, over loopback TCP with the
+/// default settings (run it by hand: `PIPELINERS=4 cargo test -p
+/// ethp2p-session --test hostile pipelining_attack_report -- --ignored
+/// --nocapture`). `PIPELINERS` peers pipeline GetBlockHeaders as fast as
+/// they can for `ATTACK_SECS` (default 60) and never read; the hub answers
+/// every request (empty answers, as a chain-less node does). Prints one
+/// JSON line: requests each attacker got written, whether its writes
+/// blocked (TCP flow control reached it), peak bytes queued per session, how
+/// each session ended, and the process RSS before, at most, and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a 60 s measurement, run by hand"]
+async fn pipelining_attack_report() {
+    let n: usize = std::env::var("PIPELINERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let secs: u64 = std::env::var("ATTACK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let rss_before = vm_rss_kib();
+    let mut hub = hub_with(SessionsConfig::default()).await;
+    let mut attackers = Vec::new();
+    for _ in 0..n {
+        let (p2p, pid) = p2p_session(&mut hub).await;
+        attackers.push((p2p, pid));
+    }
+    let gauges: Vec<_> = attackers
+        .iter()
+        .map(|(_, pid)| hub.mgr.session(pid).unwrap().clone_gauges())
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let tasks: Vec<_> = attackers
+        .into_iter()
+        .map(|(mut p2p, _)| {
+            tokio::spawn(async move {
+                let (mut sent, mut blocked) = (0u64, false);
+                while tokio::time::Instant::now() < deadline {
+                    let mut buf = Vec::new();
+                    headers_request().encode(&mut buf);
+                    if p2p.send(0, 0x03, &buf).is_err() {
+                        break;
+                    }
+                    // A write that makes no progress for a second: flow control.
+                    match tokio::time::timeout(
+                        Duration::from_secs(1),
+                        poll_fn(|cx| p2p.poll_flush(cx)),
+                    )
+                    .await
+                    {
+                        Ok(Ok(())) => sent += 1,
+                        Ok(Err(_)) => break,
+                        Err(_) => blocked = true,
+                    }
+                }
+                (sent, blocked)
+            })
+        })
+        .collect();
+    let mut rss_max = vm_rss_kib();
+    let mut ended = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    while tokio::time::Instant::now() < deadline && ended.len() < n {
+        tokio::select! {
+            _ = tick.tick() => rss_max = rss_max.max(vm_rss_kib()),
+            ev = hub.next_event() => match ev {
+                SessionEvent::ValidMessage { .. } => {} // responder dropped: empty answer
+                SessionEvent::SessionClosedOnConnectionError { error, .. } => ended.push(error.to_string()),
+                SessionEvent::Disconnected { reason, .. } => ended.push(reason.to_string()),
+                _ => {}
+            },
+        }
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let peaks: Vec<u64> = gauges.iter().map(|g| g()).collect();
+    let rss_after = vm_rss_kib();
+    println!(
+        "{}",
+        serde_json::json!({
+            "attackers": n,
+            "seconds": secs,
+            "requests_written": results.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "writes_blocked": results.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "peak_queued_bytes": peaks,
+            "high_water_mark": SessionsConfig::default().max_queued_outgoing_bytes,
+            "sessions_ended": ended,
+            "rss_kib": {"before": rss_before, "max": rss_max, "after": rss_after},
+        })
+    );
+    assert_eq!(hub.mgr.counts().active_inbound as usize, n - ended.len());
 }

@@ -1,8 +1,7 @@
 //! The session manager against an independent client: @ethereumjs/devp2p
 //! (interop/peer.mjs), over loopback, both directions.
 
-#[path = "../../ethp2p-eth/tests/support/jspeer.rs"]
-mod jspeer;
+use ethp2p_testing::jspeer;
 
 use alloy_primitives::{B256, U256};
 use ethp2p_eth::{

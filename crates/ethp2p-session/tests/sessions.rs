@@ -1,8 +1,5 @@
 //! Session manager scenarios over TCP loopback.
 
-mod common;
-
-use common::*;
 use ethp2p_eth::{
     message::{EthMessage, RawList, RequestPair},
     version::EthVersion,
@@ -11,6 +8,7 @@ use ethp2p_session::{
     ActiveSessionError, Direction, PeerMessage, PendingSessionError, RequestError, SessionEvent,
     SessionLimits, SessionsConfig,
 };
+use ethp2p_testing::{tcp::*, wait_for};
 use ethp2p_wire::{DisconnectReason, Protocol};
 use std::time::Duration;
 

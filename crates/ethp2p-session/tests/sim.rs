@@ -81,12 +81,9 @@ where
     let to = mgr.local_id();
     let io = wrap(theirs);
     let task = tokio::spawn(async move { established(io, to, &ChainSpec::mainnet()).await });
-    let id = loop {
-        match mgr.next().await {
-            Some(SessionEvent::SessionEstablished { peer_id, .. }) => break peer_id,
-            Some(other) => panic!("while establishing: {other:?}"),
-            None => unreachable!(),
-        }
+    let id = match mgr.next().await {
+        Some(SessionEvent::SessionEstablished { peer_id, .. }) => peer_id,
+        other => panic!("while establishing: {other:?}"),
     };
     (task.await.unwrap(), id)
 }

@@ -8,15 +8,13 @@
 //! whose poll returned `Pending` has reported every change of its counters,
 //! so that is where the observers compare counters with events.
 
-mod common;
-
-use common::*;
 use ethp2p_eth::message::{EthMessage, RawList};
 use ethp2p_rlpx::{generate_secret_key, PeerId};
 use ethp2p_session::{
     Direction, PeerMessage, PendingSessionError, SessionCounts, SessionEvent, SessionId,
     SessionsConfig,
 };
+use ethp2p_testing::tcp::*;
 use ethp2p_wire::DisconnectReason;
 use futures::{FutureExt, StreamExt};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -245,6 +243,9 @@ impl Observer for Teardown {
 async fn mesh_of_50_managers() {
     const N: usize = 50;
     const PER_NODE: usize = 4;
+    if !ethp2p_testing::fd_limit::ensure_open_files("mesh_of_50_managers", 2048) {
+        return;
+    }
     let mut nodes = nodes(N, Opts::default).await;
     let t0 = Instant::now();
     let mut mesh = Mesh {

@@ -8,10 +8,18 @@
 //!   tasks, recording one event trace that replays exactly from a seed.
 //! - [`attacker`]: a raw peer built from the lower layers (RLPx, Hello,
 //!   Status by hand) over any stream, for hostile tests.
+//! - [`tcp`]: loopback-TCP nodes and the `wait_for!` helper, for the
+//!   end-to-end tests that keep real sockets.
+//! - [`fd_limit`]: raising the open-file limit for tests with many sockets.
+//! - [`jspeer`]: installs the pinned `@ethereumjs/devp2p` packages and
+//!   drives the independent JS peer through JSON lines.
 
 #![warn(missing_docs)]
 
 pub mod attacker;
+pub mod fd_limit;
+pub mod jspeer;
 pub mod keys;
 pub mod memnet;
 pub mod sim;
+pub mod tcp;

@@ -15,7 +15,7 @@ use std::{
 /// ethp2p: an Ethereum devp2p node and networking toolkit.
 #[derive(Debug, Parser)]
 #[command(name = "ethp2p", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to run; `node` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -23,7 +23,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the node (the default).
     Node(Box<NodeArgs>),
     /// Dial one node, run ECIES + Hello + Status, print its Hello and Status as JSON.
@@ -37,7 +37,7 @@ pub enum Command {
 /// Options of `ethp2p node`. The same keys (without the leading `--`) may be
 /// given in the TOML file named by `--config`; the command line wins.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct NodeArgs {
+pub(crate) struct NodeArgs {
     /// TOML file with any of these options, keyed by their long names (`port = 30304`, `peer = ["enode://…"]`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -117,7 +117,7 @@ pub struct NodeArgs {
 
 /// Options of `ethp2p handshake`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct HandshakeArgs {
+pub(crate) struct HandshakeArgs {
     /// The node to check, as `enode://<id>@<ip>:<port>`.
     #[arg(value_name = "ENODE")]
     pub enode: NodeRecord,
@@ -131,7 +131,9 @@ pub struct HandshakeArgs {
 
 /// Parses a NodeArgs from `args` (without the program and subcommand names);
 /// used for `--config` files, whose keys are turned into flags.
-pub fn parse_node_args<I: IntoIterator<Item = String>>(args: I) -> Result<NodeArgs, clap::Error> {
+pub(crate) fn parse_node_args<I: IntoIterator<Item = String>>(
+    args: I,
+) -> Result<NodeArgs, clap::Error> {
     #[derive(Debug, Parser)]
     #[command(name = "config", no_binary_name = true)]
     struct Only {
@@ -143,7 +145,7 @@ pub fn parse_node_args<I: IntoIterator<Item = String>>(args: I) -> Result<NodeAr
 
 /// A clap error as one line: its first paragraph, without the `error: `
 /// prefix (the paragraph may list the missing arguments on further lines).
-pub fn first_line(e: &clap::Error) -> String {
+pub(crate) fn first_line(e: &clap::Error) -> String {
     let text = e.to_string();
     let paragraph: Vec<&str> = text
         .lines()
@@ -201,7 +203,7 @@ fn parse_throttle(s: &str) -> Result<f64, String> {
 
 /// A list of eth versions, highest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EthVersions(pub Vec<ethp2p_eth::version::EthVersion>);
+pub(crate) struct EthVersions(pub Vec<ethp2p_eth::version::EthVersion>);
 
 fn parse_eth_versions(s: &str) -> Result<EthVersions, String> {
     let mut v = Vec::new();

@@ -13,19 +13,20 @@ use std::{
 };
 
 /// The default JSON-RPC address (geth's and reth's).
-pub const DEFAULT_RPC_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8545);
+pub(crate) const DEFAULT_RPC_ADDR: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8545);
 /// geth's default peer count.
-pub const DEFAULT_MAX_PEERS: u32 = 50;
+pub(crate) const DEFAULT_MAX_PEERS: u32 = 50;
 /// geth's `MaxPendingPeers`.
-pub const DEFAULT_MAX_PENDING_INBOUND: u32 = 50;
+pub(crate) const DEFAULT_MAX_PENDING_INBOUND: u32 = 50;
 /// Concurrent outbound handshakes.
-pub const DEFAULT_MAX_PENDING_OUTBOUND: u32 = 16;
+pub(crate) const DEFAULT_MAX_PENDING_OUTBOUND: u32 = 16;
 /// First redial wait.
-pub const DEFAULT_REDIAL_BACKOFF: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_REDIAL_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -34,7 +35,7 @@ pub enum LogFormat {
 
 /// Everything `ethp2p node` runs with.
 #[derive(Debug, Clone)]
-pub struct NodeConfig {
+pub(crate) struct NodeConfig {
     /// The chain preset.
     pub chain: ChainSpec,
     /// Where to listen for peers.
@@ -81,14 +82,14 @@ pub struct NodeConfig {
 
 impl NodeConfig {
     /// Total established peers allowed.
-    pub fn max_peers(&self) -> u32 {
+    pub(crate) fn max_peers(&self) -> u32 {
         self.max_inbound.saturating_add(self.max_outbound)
     }
 }
 
 /// Reads `--config` if given, merges it under the command line and resolves
 /// the defaults.
-pub fn load(cli: NodeArgs) -> Result<NodeConfig, String> {
+pub(crate) fn load(cli: NodeArgs) -> Result<NodeConfig, String> {
     let merged = match &cli.config {
         Some(path) => merge(cli.clone(), read_file(path)?),
         None => cli,
@@ -97,7 +98,7 @@ pub fn load(cli: NodeArgs) -> Result<NodeConfig, String> {
 }
 
 /// Parses a config file into the same structure as the flags.
-pub fn read_file(path: &Path) -> Result<NodeArgs, String> {
+pub(crate) fn read_file(path: &Path) -> Result<NodeArgs, String> {
     let shown = path.display();
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("--config: cannot read {shown}: {e}"))?;
@@ -106,7 +107,7 @@ pub fn read_file(path: &Path) -> Result<NodeArgs, String> {
 
 /// Parses the text of a config file. Each key is a long flag name; its value
 /// is handed to the same parser as the flag, so both accept the same things.
-pub fn parse_file(text: &str) -> Result<NodeArgs, String> {
+pub(crate) fn parse_file(text: &str) -> Result<NodeArgs, String> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e
             .span()
@@ -189,7 +190,7 @@ fn is_switch(key: &str) -> bool {
 
 /// The command line over the file: single values from the command line win,
 /// lists are joined, switches are on if either turns them on.
-pub fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
+pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
     NodeArgs {
         config: cli.config,
         chain: cli.chain.or(file.chain),
@@ -231,7 +232,7 @@ pub fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
 }
 
 /// Fills in the defaults and checks the values that depend on each other.
-pub fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
+pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
     let chain_name = a.chain.as_deref().unwrap_or("mainnet");
     let chain = ChainSpec::by_name(chain_name)
         .ok_or_else(|| format!("--chain: unknown chain {chain_name:?}"))?;
@@ -354,7 +355,7 @@ pub fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
 }
 
 /// `$XDG_DATA_HOME/ethp2p/<chain>`, else `~/.local/share/ethp2p/<chain>`.
-pub fn default_datadir(chain: &str) -> PathBuf {
+pub(crate) fn default_datadir(chain: &str) -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 /// The parts of a record this node announces.
 #[derive(Debug, Clone, Copy)]
-pub struct EnrFields {
+pub(crate) struct EnrFields {
     /// Sequence number.
     pub seq: u64,
     /// IP address (`ip` or `ip6`).
@@ -21,7 +21,7 @@ pub struct EnrFields {
 }
 
 /// The signed record as `enr:<base64url>`.
-pub fn encode(key: &SecretKey, f: &EnrFields) -> String {
+pub(crate) fn encode(key: &SecretKey, f: &EnrFields) -> String {
     let public = key.public_key(SECP256K1).serialize();
     // Keys in lexicographic order, as the EIP requires.
     let mut content: Vec<u8> = Vec::new();

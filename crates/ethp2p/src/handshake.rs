@@ -36,7 +36,7 @@ impl Failure {
 }
 
 /// Runs the command; returns the process exit code.
-pub fn run(args: HandshakeArgs) -> ExitCode {
+pub(crate) fn run(args: HandshakeArgs) -> ExitCode {
     let rt = match crate::runtime_or_exit(false) {
         Ok(rt) => rt,
         Err(code) => return code,

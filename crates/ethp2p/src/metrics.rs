@@ -16,7 +16,7 @@ const MAX_REQUEST_HEAD: usize = 8 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound metrics endpoint with its recorder installed.
-pub struct MetricsServer {
+pub(crate) struct MetricsServer {
     listener: TcpListener,
     handle: PrometheusHandle,
     /// The bound address.
@@ -24,7 +24,7 @@ pub struct MetricsServer {
 }
 
 /// Installs the global recorder and binds `addr`; errors name `--metrics-addr`.
-pub async fn bind(addr: SocketAddr) -> Result<MetricsServer, String> {
+pub(crate) async fn bind(addr: SocketAddr) -> Result<MetricsServer, String> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("--metrics-addr: cannot listen on {addr}: {e}"))?;
@@ -81,7 +81,7 @@ fn describe() {
 
 impl MetricsServer {
     /// Serves until the task is dropped.
-    pub async fn serve(self) {
+    pub(crate) async fn serve(self) {
         loop {
             match self.listener.accept().await {
                 Ok((stream, peer)) => {

@@ -15,7 +15,6 @@ use crate::{
         RpcContext,
     },
 };
-use alloy_primitives::keccak256;
 use alloy_rlp::Encodable;
 use ethp2p_eth::{
     chain::ChainSpec,
@@ -129,7 +128,7 @@ fn load_or_create_key(datadir: &Path) -> Result<SecretKey, String> {
 }
 
 /// Runs the node until a signal; returns the process exit code.
-pub fn run(args: crate::cli::NodeArgs) -> ExitCode {
+pub(crate) fn run(args: crate::cli::NodeArgs) -> ExitCode {
     let cfg = match config::load(args) {
         Ok(c) => c,
         Err(e) => {
@@ -155,12 +154,12 @@ pub fn run(args: crate::cli::NodeArgs) -> ExitCode {
 }
 
 /// The node's id as geth shows it: keccak256 of the public key, hex.
-pub fn node_id_hex(id: &PeerId) -> String {
+pub(crate) fn node_id_hex(id: &PeerId) -> String {
     ethp2p_rlpx::node_id(id).to_string()
 }
 
 /// The client name sent in Hello and returned by `web3_clientVersion`.
-pub fn client_version() -> String {
+pub(crate) fn client_version() -> String {
     format!(
         "ethp2p/v{}/{}-{}",
         env!("CARGO_PKG_VERSION"),
@@ -486,7 +485,7 @@ struct PeerStats {
 impl PeerStats {
     fn log(&self, peer: &PeerId, what: &str) {
         debug!(
-            peer = %ethp2p_rlpx::node_id(&peer),
+            peer = %ethp2p_rlpx::node_id(peer),
             connected_for = ?self.since.elapsed(),
             messages_in = self.messages_in,
             bytes_in = self.bytes_in,

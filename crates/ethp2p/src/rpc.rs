@@ -24,7 +24,7 @@ const METHOD_NOT_FOUND: i32 = -32601;
 
 /// A request from an RPC handler to the node loop.
 #[derive(Debug)]
-pub enum NodeCommand {
+pub(crate) enum NodeCommand {
     /// `admin_peers`.
     Peers(oneshot::Sender<Vec<PeerInfo>>),
     /// `net_peerCount`.
@@ -41,7 +41,7 @@ pub enum NodeCommand {
 
 /// `admin_peers` entry (geth's `p2p.PeerInfo`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PeerInfo {
+pub(crate) struct PeerInfo {
     /// `enode://` URL.
     pub enode: String,
     /// Node id: keccak256 of the public key, hex without `0x`.
@@ -59,7 +59,7 @@ pub struct PeerInfo {
 /// `admin_peers[].network`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct PeerNetwork {
+pub(crate) struct PeerNetwork {
     /// Our side of the socket.
     pub local_address: String,
     /// The peer's side.
@@ -76,7 +76,7 @@ pub struct PeerNetwork {
 /// `admin_peers[].protocols.eth`: the version and, from eth/69 on, the
 /// peer's block range (geth's `ethPeerInfo`).
 #[derive(Debug, Clone, Serialize)]
-pub struct EthPeerInfo {
+pub(crate) struct EthPeerInfo {
     /// Negotiated version.
     pub version: u8,
     /// eth/69+: earliest block served.
@@ -92,7 +92,7 @@ pub struct EthPeerInfo {
 
 /// `admin_nodeInfo` (geth's `p2p.NodeInfo`).
 #[derive(Debug, Clone, Serialize)]
-pub struct NodeInfo {
+pub(crate) struct NodeInfo {
     /// keccak256 of the public key.
     pub id: String,
     /// Client name.
@@ -114,7 +114,7 @@ pub struct NodeInfo {
 
 /// `admin_nodeInfo.ports`.
 #[derive(Debug, Clone, Serialize)]
-pub struct NodePorts {
+pub(crate) struct NodePorts {
     /// UDP discovery port (0: this node runs no discovery).
     pub discovery: u16,
     /// TCP RLPx port.
@@ -123,7 +123,7 @@ pub struct NodePorts {
 
 /// One `admin_peerEvents` notification (geth's `p2p.PeerEvent`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PeerEvent {
+pub(crate) struct PeerEvent {
     /// `add`, `drop`, `msgsend` or `msgrecv`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -211,7 +211,7 @@ pub trait Web3Api {
 
 /// What the handlers need; cheap to clone.
 #[derive(Clone)]
-pub struct RpcContext {
+pub(crate) struct RpcContext {
     /// Commands to the node loop.
     pub commands: mpsc::Sender<NodeCommand>,
     /// Peer events from the node loop.
@@ -341,7 +341,7 @@ impl Web3ApiServer for RpcContext {
 type HttpLayers = tower::layer::util::Stack<HostFilterLayer, tower::layer::util::Identity>;
 
 /// A bound, not yet serving, RPC server.
-pub struct BoundRpc {
+pub(crate) struct BoundRpc {
     server: Server<HttpLayers>,
     /// The address it listens on (the real port when 0 was asked).
     pub local_addr: SocketAddr,
@@ -353,7 +353,7 @@ pub struct BoundRpc {
 /// (`localhost`, `127.0.0.1`, `[::1]`) in their `Host` header, as geth's
 /// default `--http.vhosts=localhost` does: a web page cannot reach the
 /// admin API by rebinding its own name to 127.0.0.1.
-pub async fn bind(addr: SocketAddr, external: bool) -> Result<BoundRpc, String> {
+pub(crate) async fn bind(addr: SocketAddr, external: bool) -> Result<BoundRpc, String> {
     let filter = if external {
         HostFilterLayer::disable()
     } else {
@@ -380,7 +380,7 @@ pub async fn bind(addr: SocketAddr, external: bool) -> Result<BoundRpc, String> 
 
 impl BoundRpc {
     /// Starts serving every namespace.
-    pub fn start(self, ctx: RpcContext) -> Result<ServerHandle, String> {
+    pub(crate) fn start(self, ctx: RpcContext) -> Result<ServerHandle, String> {
         let mut module = AdminApiServer::into_rpc(ctx.clone());
         module
             .merge(NetApiServer::into_rpc(ctx.clone()))

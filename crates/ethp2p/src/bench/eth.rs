@@ -17,13 +17,13 @@ use ethp2p_eth::{
 use std::hint::black_box;
 
 /// The raw snappy round-trip (compress + decompress) of the encoded message.
-pub const SNAP_ROUNDTRIP: &str = "primitive.snap_roundtrip.1MiB";
+pub(super) const SNAP_ROUNDTRIP: &str = "primitive.snap_roundtrip.1MiB";
 /// Raw snappy compression of the encoded message.
-pub const SNAP_COMPRESS: &str = "primitive.snap_compress.1MiB";
+pub(super) const SNAP_COMPRESS: &str = "primitive.snap_compress.1MiB";
 /// Raw snappy decompression of the compressed message.
-pub const SNAP_DECOMPRESS: &str = "primitive.snap_decompress.1MiB";
+pub(super) const SNAP_DECOMPRESS: &str = "primitive.snap_decompress.1MiB";
 /// One 1 MiB `copy_from_slice` between two buffers.
-pub const MEMCPY: &str = "primitive.memcpy.1MiB";
+pub(super) const MEMCPY: &str = "primitive.memcpy.1MiB";
 
 /// A deterministic pseudo-random stream (xorshift), so the data is the same every run.
 struct Rng(u64);
@@ -128,7 +128,7 @@ fn body(rng: &mut Rng, txs: usize) -> Vec<u8> {
 }
 
 /// A `BlockBodies` response of about `size` bytes: bodies of 150 transactions each.
-pub fn block_bodies(size: usize) -> EthMessage {
+pub(super) fn block_bodies(size: usize) -> EthMessage {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut bodies = Vec::new();
     let mut total = 0;
@@ -145,14 +145,14 @@ pub fn block_bodies(size: usize) -> EthMessage {
 }
 
 /// The shared fixture: the message, its encoding and its snappy form.
-pub struct Fixture {
+pub(super) struct Fixture {
     pub message: EthMessage,
     pub encoded: Vec<u8>,
     pub compressed: Vec<u8>,
 }
 
 impl Fixture {
-    pub fn new(size: usize) -> Self {
+    pub(super) fn new(size: usize) -> Self {
         let message = block_bodies(size);
         let mut encoded = Vec::new();
         message.encode(&mut encoded);
@@ -167,7 +167,7 @@ impl Fixture {
     }
 
     /// Compressed size over encoded size.
-    pub fn compression_ratio(&self) -> f64 {
+    pub(super) fn compression_ratio(&self) -> f64 {
         self.compressed.len() as f64 / self.encoded.len() as f64
     }
 }
@@ -197,7 +197,7 @@ fn decode(plain: BytesMut) -> EthMessage {
 }
 
 /// The raw snappy primitives on the fixture's bytes: (name, runner).
-pub fn primitives(cfg: &Config, f: &Fixture) -> Vec<(&'static str, Runner)> {
+pub(super) fn primitives(cfg: &Config, f: &Fixture) -> Vec<(&'static str, Runner)> {
     let len = f.encoded.len();
     let mb = move |s: f64| len as f64 / s / 1e6;
     let mut out: Vec<(&'static str, Runner)> = Vec::new();
@@ -267,7 +267,7 @@ pub fn primitives(cfg: &Config, f: &Fixture) -> Vec<(&'static str, Runner)> {
 
 /// Which part of the path a runner times.
 #[derive(Debug, Clone, Copy)]
-pub enum Part {
+pub(super) enum Part {
     /// encode + compress + decompress + decode.
     RoundTrip,
     /// encode + compress.
@@ -277,7 +277,7 @@ pub enum Part {
 }
 
 /// The eth path on the fixture, MB/s of encoded message bytes.
-pub fn path(cfg: &Config, f: &Fixture, part: Part) -> Runner {
+pub(super) fn path(cfg: &Config, f: &Fixture, part: Part) -> Runner {
     let len = f.encoded.len();
     let message = f.message.clone();
     let compressed = f.compressed.clone();
@@ -305,7 +305,7 @@ pub fn path(cfg: &Config, f: &Fixture, part: Part) -> Runner {
 }
 
 /// Checks the fixture survives the path unchanged.
-pub fn check(f: &Fixture) -> Result<(), String> {
+pub(super) fn check(f: &Fixture) -> Result<(), String> {
     let mut dec = snap::raw::Decoder::new();
     let decoded = decode(decompress_fresh(&mut dec, &f.compressed));
     if decoded != f.message {

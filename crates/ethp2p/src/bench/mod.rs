@@ -20,7 +20,7 @@ use std::{process::ExitCode, time::Instant};
 
 /// Arguments of `ethp2p bench`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Short runs: a smoke test that finishes in about 15 seconds (a full run takes about 6 minutes).
     #[arg(long)]
     pub quick: bool,
@@ -229,7 +229,7 @@ impl Selection {
 }
 
 /// One measurement: set up and warmed up, then run once per round.
-pub struct Measurement {
+pub(crate) struct Measurement {
     name: &'static str,
     unit: &'static str,
     params: Vec<(&'static str, Value)>,
@@ -274,7 +274,7 @@ impl Measurement {
 }
 
 /// Runs the benchmark; every error is one line on stderr.
-pub fn run(args: BenchArgs) -> ExitCode {
+pub(crate) fn run(args: BenchArgs) -> ExitCode {
     match run_inner(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -72,7 +72,7 @@ async fn pair() -> Result<Pair, String> {
 
 /// What one run reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Figure {
+pub(super) enum Figure {
     MegabytesPerSec,
     MessagesPerSec,
 }
@@ -132,7 +132,7 @@ async fn one_run(
 
 /// Messages of `payload` through a `P2PStream` pair on a runtime with
 /// `workers` workers (0 = current_thread); MB/s of payload or messages/s.
-pub fn messages(
+pub(super) fn messages(
     cfg: &Config,
     workers: usize,
     payload: Vec<u8>,

@@ -24,23 +24,23 @@ use std::{collections::HashMap, hint::black_box};
 type Aes256Ctr = ctr::Ctr128BE<Aes256>;
 
 /// Names of the primitive measurements.
-pub const ECDH: &str = "primitive.ecdh";
-pub const SIGN: &str = "primitive.sign_recoverable";
-pub const RECOVER: &str = "primitive.recover";
-pub const KEYGEN: &str = "primitive.keygen";
-pub const HMAC_400: &str = "primitive.hmac_sha256.400B";
-pub const AES_CTR_1K: &str = "primitive.aes256_ctr.1KiB";
-pub const AES_CTR_1M: &str = "primitive.aes256_ctr.1MiB";
-pub const AES_CTR_16: &str = "primitive.aes256_ctr.16B_call";
-pub const AES_BLOCK: &str = "primitive.aes256_block";
-pub const KECCAK_1K: &str = "primitive.keccak256_absorb.1KiB";
-pub const KECCAK_1M: &str = "primitive.keccak256_absorb.1MiB";
-pub const KECCAK_DIGEST: &str = "primitive.keccak256_digest";
+pub(super) const ECDH: &str = "primitive.ecdh";
+pub(super) const SIGN: &str = "primitive.sign_recoverable";
+pub(super) const RECOVER: &str = "primitive.recover";
+pub(super) const KEYGEN: &str = "primitive.keygen";
+pub(super) const HMAC_400: &str = "primitive.hmac_sha256.400B";
+pub(super) const AES_CTR_1K: &str = "primitive.aes256_ctr.1KiB";
+pub(super) const AES_CTR_1M: &str = "primitive.aes256_ctr.1MiB";
+pub(super) const AES_CTR_16: &str = "primitive.aes256_ctr.16B_call";
+pub(super) const AES_BLOCK: &str = "primitive.aes256_block";
+pub(super) const KECCAK_1K: &str = "primitive.keccak256_absorb.1KiB";
+pub(super) const KECCAK_1M: &str = "primitive.keccak256_absorb.1MiB";
+pub(super) const KECCAK_DIGEST: &str = "primitive.keccak256_digest";
 
 /// What the handshake limits are computed from.
-pub const ASYMMETRIC: [&str; 5] = [ECDH, SIGN, RECOVER, KEYGEN, HMAC_400];
+pub(super) const ASYMMETRIC: [&str; 5] = [ECDH, SIGN, RECOVER, KEYGEN, HMAC_400];
 /// What the frame limits are computed from.
-pub const SYMMETRIC: [&str; 7] = [
+pub(super) const SYMMETRIC: [&str; 7] = [
     AES_CTR_1K,
     AES_CTR_1M,
     AES_CTR_16,
@@ -70,13 +70,13 @@ fn with_context<R>(f: impl FnOnce(&Secp256k1<All>) -> R) -> R {
 /// Results of the primitives in SI units: seconds per operation for the
 /// per-op figures, bytes per second for the throughputs.
 #[derive(Debug, Default, Clone)]
-pub struct Costs {
+pub(super) struct Costs {
     values: HashMap<&'static str, f64>,
 }
 
 impl Costs {
     /// Records a primitive's figure, given in its printed unit.
-    pub fn insert(&mut self, name: &'static str, unit: &str, figure: f64) {
+    pub(super) fn insert(&mut self, name: &'static str, unit: &str, figure: f64) {
         let si = match unit {
             "us/op" => figure * 1e-6,
             "ns/op" => figure * 1e-9,
@@ -88,7 +88,7 @@ impl Costs {
 
     /// Seconds per operation of a per-op primitive, or bytes per second of a
     /// throughput. Panics if it was not measured (a bug in the selection).
-    pub fn get(&self, name: &str) -> f64 {
+    pub(super) fn get(&self, name: &str) -> f64 {
         *self
             .values
             .get(name)
@@ -96,7 +96,7 @@ impl Costs {
     }
 
     /// AES-256-CTR bytes per second at the measured buffer size closest to `len`.
-    pub fn aes_ctr_rate(&self, len: usize) -> f64 {
+    pub(super) fn aes_ctr_rate(&self, len: usize) -> f64 {
         self.get(if len < 32 * KIB {
             AES_CTR_1K
         } else {
@@ -105,7 +105,7 @@ impl Costs {
     }
 
     /// Keccak-256 absorb bytes per second at the measured size closest to `len`.
-    pub fn keccak_rate(&self, len: usize) -> f64 {
+    pub(super) fn keccak_rate(&self, len: usize) -> f64 {
         self.get(if len < 32 * KIB { KECCAK_1K } else { KECCAK_1M })
     }
 }
@@ -164,7 +164,7 @@ impl Setup<'_> {
 }
 
 /// Sets up (and warms up) every primitive measurement `wanted` accepts.
-pub fn setup(cfg: &Config, wanted: &dyn Fn(&str) -> bool) -> Vec<Measurement> {
+pub(super) fn setup(cfg: &Config, wanted: &dyn Fn(&str) -> bool) -> Vec<Measurement> {
     let mut r = Setup {
         cfg,
         wanted,

@@ -31,7 +31,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The primitive operations one side of a handshake performs, read off
 /// `ethp2p_rlpx::handshake` and `ecies`.
 #[derive(Debug, Clone, Copy)]
-pub struct HandshakeOps {
+pub(super) struct HandshakeOps {
     pub ecdh: u32,
     pub sign: u32,
     pub recover: u32,
@@ -45,7 +45,7 @@ pub struct HandshakeOps {
 /// public key of our ephemeral key for the ack body (1 keygen); ECIES encrypt
 /// of ack (1 ECDH and 1 keygen for its ephemeral key, 1 HMAC); the
 /// ephemeral-ephemeral ECDH for the secrets (1 ECDH).
-pub const RECIPIENT_OPS: HandshakeOps = HandshakeOps {
+pub(super) const RECIPIENT_OPS: HandshakeOps = HandshakeOps {
     ecdh: 4,
     sign: 0,
     recover: 1,
@@ -58,7 +58,7 @@ pub const RECIPIENT_OPS: HandshakeOps = HandshakeOps {
 /// 1 sign); ECIES encrypt of auth (1 ECDH, 1 keygen, 1 HMAC); ECIES decrypt of
 /// ack (1 ECDH, 1 HMAC); the ephemeral-ephemeral ECDH for the secrets
 /// (1 ECDH). Our own static public key is derived once per key, not per dial.
-pub const INITIATOR_OPS: HandshakeOps = HandshakeOps {
+pub(super) const INITIATOR_OPS: HandshakeOps = HandshakeOps {
     ecdh: 4,
     sign: 1,
     recover: 0,
@@ -68,7 +68,7 @@ pub const INITIATOR_OPS: HandshakeOps = HandshakeOps {
 
 impl HandshakeOps {
     /// Seconds of primitive work on one core.
-    pub fn cost(&self, c: &Costs) -> f64 {
+    pub(super) fn cost(&self, c: &Costs) -> f64 {
         f64::from(self.ecdh) * c.get(primitives::ECDH)
             + f64::from(self.sign) * c.get(primitives::SIGN)
             + f64::from(self.recover) * c.get(primitives::RECOVER)
@@ -77,7 +77,7 @@ impl HandshakeOps {
     }
 
     /// A short description for the JSON params, e.g. `(4 ecdh + 1 sign + 2 keygen + 2 hmac)`.
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let terms: Vec<String> = [
             (self.ecdh, "ecdh"),
             (self.sign, "sign"),
@@ -99,7 +99,7 @@ impl HandshakeOps {
 /// the padded body ciphertext plus the two 16-byte MAC seeds; three digest
 /// peeks (the header seed's digest is the previous frame's body MAC, which
 /// the MAC state keeps) and two AES block encryptions (one per MAC).
-pub fn frame_side_cost(c: &Costs, len: usize) -> f64 {
+pub(super) fn frame_side_cost(c: &Costs, len: usize) -> f64 {
     let body = len.div_ceil(16) * 16;
     (body + 32) as f64 / c.keccak_rate(body)
         + body as f64 / c.aes_ctr_rate(body)
@@ -110,13 +110,13 @@ pub fn frame_side_cost(c: &Costs, len: usize) -> f64 {
 
 /// The frame throughput (MB/s of payload) the primitives allow when one core
 /// both encodes and decodes every frame.
-pub fn frame_limit(c: &Costs, len: usize) -> f64 {
+pub(super) fn frame_limit(c: &Costs, len: usize) -> f64 {
     len as f64 / (2.0 * frame_side_cost(c, len)) / 1e6
 }
 
 /// What the primitives allow a figure to reach on one core.
 #[derive(Debug, Clone, Copy)]
-pub enum Limit {
+pub(super) enum Limit {
     /// One core doing the work of these handshake sides: handshakes/s.
     Handshake(&'static [HandshakeOps]),
     /// One core encoding and decoding every frame of `len` payload bytes: MB/s.
@@ -132,7 +132,7 @@ pub enum Limit {
 
 impl Limit {
     /// The limit, in the unit of the figure it bounds.
-    pub fn value(&self, c: &Costs) -> f64 {
+    pub(super) fn value(&self, c: &Costs) -> f64 {
         match *self {
             Limit::Handshake(sides) => 1.0 / sides.iter().map(|s| s.cost(c)).sum::<f64>(),
             Limit::Frame(len) => frame_limit(c, len),
@@ -143,7 +143,7 @@ impl Limit {
     }
 
     /// How the limit was computed, for the JSON params.
-    pub fn params(&self, c: &Costs) -> Vec<(&'static str, Value)> {
+    pub(super) fn params(&self, c: &Costs) -> Vec<(&'static str, Value)> {
         match *self {
             Limit::Handshake(sides) => {
                 let cost: f64 = sides.iter().map(|s| s.cost(c)).sum();
@@ -207,7 +207,7 @@ fn handshake_in_memory(
 
 /// (a) The recipient's CPU cost alone: `Recipient::new` + `read_auth` on
 /// auth messages built beforehand. Figure: handshakes per second.
-pub fn recipient(cfg: &Config) -> Result<Runner, String> {
+pub(super) fn recipient(cfg: &Config) -> Result<Runner, String> {
     let key = generate_secret_key();
     let id = peer_id_from_secret_key(&key);
     let auths = (0..pool_size(cfg))
@@ -232,7 +232,7 @@ pub fn recipient(cfg: &Config) -> Result<Runner, String> {
 /// recipient's answers are computed between the two timed halves of each
 /// batch, so every ack belongs to its own auth and only the initiator's work
 /// is on the clock. Figure: handshakes per second.
-pub fn initiator(cfg: &Config) -> Result<Runner, String> {
+pub(super) fn initiator(cfg: &Config) -> Result<Runner, String> {
     let key = generate_secret_key();
     let remote_key = generate_secret_key();
     let remote_id = peer_id_from_secret_key(&remote_key);
@@ -280,7 +280,7 @@ pub fn initiator(cfg: &Config) -> Result<Runner, String> {
 
 /// What each loopback connection carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exchange {
+pub(super) enum Exchange {
     /// A complete RLPx handshake (`connect` / `accept`).
     Rlpx,
     /// The baseline: the same TCP connection churn and one write of an
@@ -423,7 +423,7 @@ async fn tcp_exchanges(run: Duration, dialers: usize, exchange: Exchange) -> Res
 /// concurrent dialers, both ends on one runtime (`workers` = 0: one
 /// current-thread runtime; else a multi-thread runtime of that many
 /// workers); or, for [`Exchange::Plain`], the baseline connections per second.
-pub fn tcp(
+pub(super) fn tcp(
     cfg: &Config,
     workers: usize,
     dialers: usize,
@@ -440,7 +440,7 @@ pub fn tcp(
 
 /// Frame encode + decode in memory through two `FrameCodec`s keyed by a real
 /// handshake: MB/s of payload, one core doing both ends.
-pub fn frames_in_memory(cfg: &Config, len: usize) -> Result<Runner, String> {
+pub(super) fn frames_in_memory(cfg: &Config, len: usize) -> Result<Runner, String> {
     let (sender, receiver) = handshake_in_memory(&generate_secret_key(), &generate_secret_key())
         .map_err(|e| e.to_string())?;
     let mut tx = FrameCodec::new(&sender);
@@ -538,7 +538,7 @@ async fn tcp_frames(run: Duration, len: usize) -> Result<f64, String> {
 }
 
 /// Frame throughput over TCP loopback, MB/s of payload.
-pub fn frames_over_tcp(cfg: &Config, len: usize) -> Result<Runner, String> {
+pub(super) fn frames_over_tcp(cfg: &Config, len: usize) -> Result<Runner, String> {
     let rt = current_thread_runtime()?;
     let run_time = cfg.run_time();
     rt.block_on(tcp_frames(run_time / 5, len))?;

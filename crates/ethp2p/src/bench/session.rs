@@ -31,7 +31,7 @@ use tokio::{net::TcpListener, runtime::Runtime};
 
 /// A runtime: `workers == 0` is `current_thread`, otherwise a multi-thread
 /// runtime with that many workers.
-pub fn runtime(workers: usize) -> Result<Runtime, String> {
+pub(super) fn runtime(workers: usize) -> Result<Runtime, String> {
     let mut b = if workers == 0 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -181,7 +181,7 @@ async fn churn(
 /// Sessions established per second through two `SessionManager`s over TCP
 /// loopback: `dialers` tasks each dial, wait for the session, disconnect it
 /// and dial again. Each run waits for every started dial and counts them all.
-pub fn established(cfg: &Config, workers: usize, dialers: usize) -> Result<Runner, String> {
+pub(super) fn established(cfg: &Config, workers: usize, dialers: usize) -> Result<Runner, String> {
     let rt = runtime(workers)?;
     let failures = Arc::new(AtomicU64::new(0));
     let (addr, id, mut rings) = rt.block_on(async {
@@ -219,7 +219,7 @@ pub fn established(cfg: &Config, workers: usize, dialers: usize) -> Result<Runne
 
 /// Round-trip percentiles of one run, shared by the runners of one measurement group.
 #[derive(Default, Clone, Copy)]
-pub struct RttRun {
+pub(super) struct RttRun {
     pub p50_us: f64,
     pub p99_us: f64,
     pub per_sec: f64,
@@ -229,7 +229,7 @@ pub struct RttRun {
 /// always outstanding; the responder drops every responder, which answers an
 /// empty BlockHeaders. Returns three runners sharing one run: p50 (µs), p99
 /// (µs) and requests per second, in that order; the first one does the work.
-pub fn request_rtt(
+pub(super) fn request_rtt(
     cfg: &Config,
     workers: usize,
     in_flight: usize,
@@ -352,7 +352,7 @@ pub fn request_rtt(
 /// `ethp2p bench --peer listen`: a manager that accepts every session and holds
 /// it. Prints `listening <addr> <id>`, then `established <n>` whenever the
 /// count reaches a multiple of `report_every` (and at `report_every`... ).
-pub fn peer_listen(report_at: u64, churn: bool) -> Result<(), String> {
+pub(super) fn peer_listen(report_at: u64, churn: bool) -> Result<(), String> {
     let rt = runtime(0)?;
     rt.block_on(async {
         let (listener, addr) = bind().await?;
@@ -390,7 +390,7 @@ pub fn peer_listen(report_at: u64, churn: bool) -> Result<(), String> {
 /// `ethp2p bench --peer dial`: `sessions` managers, each holding one session
 /// to the listener, dialed at most 64 at a time, then kept polled (they answer
 /// the listener's Pings). Prints `dialed <ok> <failed>`.
-pub fn peer_dial(addr: &str, id: &str, sessions: usize) -> Result<(), String> {
+pub(super) fn peer_dial(addr: &str, id: &str, sessions: usize) -> Result<(), String> {
     let addr: SocketAddr = addr.parse().map_err(|e| format!("--peer-addr: {e}"))?;
     let id = PeerId::from_str(id).map_err(|e| format!("--peer-id: {e}"))?;
     let rt = runtime(0)?;
@@ -528,7 +528,7 @@ fn cpu_ticks(pid: u32) -> Result<u64, String> {
 const TICKS_PER_SEC: f64 = 100.0;
 
 /// What one idle-session experiment found.
-pub struct Idle {
+pub(super) struct Idle {
     pub kib_per_session: f64,
     pub cpu_percent: f64,
     pub params: Vec<(&'static str, Value)>,
@@ -536,7 +536,7 @@ pub struct Idle {
 
 /// Starts a listener process and a dialer process, establishes `sessions`
 /// sessions between them, and watches the listener's RSS and CPU for `hold`.
-pub fn idle(sessions: usize, hold: Duration) -> Result<Idle, String> {
+pub(super) fn idle(sessions: usize, hold: Duration) -> Result<Idle, String> {
     let listener = Peer::spawn(&[
         "--peer".into(),
         "listen".into(),
@@ -622,7 +622,7 @@ pub fn idle(sessions: usize, hold: Duration) -> Result<Idle, String> {
 /// `ethp2p bench --peer dial-churn`: `dialers` dialer tasks (rings of
 /// managers, as in [`established`]) against a `--peer listen --peer-churn`
 /// process, for `runs` runs of `seconds`; prints `rate <sessions/s>` per run.
-pub fn peer_dial_churn(
+pub(super) fn peer_dial_churn(
     addr: &str,
     id: &str,
     dialers: usize,
@@ -674,7 +674,7 @@ pub fn peer_dial_churn(
 /// `current_thread` runtime): one value per run, plus the failed dials.
 /// `before_run` is called before each run while both processes are idle (the
 /// caller measures the primitives there, so each run has its own limit).
-pub fn established_processes(
+pub(super) fn established_processes(
     cfg: &Config,
     dialers: usize,
     mut before_run: impl FnMut() -> Result<(), String>,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 /// How long and how often each measurement runs.
 #[derive(Debug, Clone, Copy)]
-pub struct Config {
+pub(super) struct Config {
     /// Runs per measurement; the median run is reported.
     pub runs: usize,
     /// Target duration of one run.
@@ -16,7 +16,7 @@ pub struct Config {
 
 impl Config {
     /// One run's duration.
-    pub fn run_time(&self) -> Duration {
+    pub(super) fn run_time(&self) -> Duration {
         Duration::from_secs_f64(self.seconds)
     }
 
@@ -28,11 +28,11 @@ impl Config {
 }
 
 /// One run of a measurement: returns its figure in the measurement's unit.
-pub type Runner = Box<dyn FnMut() -> Result<f64, String>>;
+pub(super) type Runner = Box<dyn FnMut() -> Result<f64, String>>;
 
 /// Median, minimum and maximum of the runs of one measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Summary {
+pub(super) struct Summary {
     pub median: f64,
     pub min: f64,
     pub max: f64,
@@ -41,7 +41,7 @@ pub struct Summary {
 
 impl Summary {
     /// Summarizes per-run values (at least one).
-    pub fn of(values: &[f64]) -> Self {
+    pub(super) fn of(values: &[f64]) -> Self {
         assert!(!values.is_empty(), "a measurement needs at least one run");
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
@@ -64,13 +64,13 @@ fn median_of_sorted(v: &[f64]) -> f64 {
 }
 
 /// The median of some values (at least one).
-pub fn median(values: &[f64]) -> f64 {
+pub(super) fn median(values: &[f64]) -> f64 {
     Summary::of(values).median
 }
 
 /// Finds a batch size whose execution takes about [`Config::batch_time`];
 /// doubles as the warm-up.
-pub fn calibrate(cfg: &Config, op: &mut impl FnMut()) -> u64 {
+pub(super) fn calibrate(cfg: &Config, op: &mut impl FnMut()) -> u64 {
     let target = cfg.batch_time();
     let mut batch = 1u64;
     loop {
@@ -93,7 +93,7 @@ pub fn calibrate(cfg: &Config, op: &mut impl FnMut()) -> u64 {
 }
 
 /// Calls `op` in batches of `batch` for at least `run_time`; seconds per call.
-pub fn time_batches(run_time: Duration, batch: u64, op: &mut impl FnMut()) -> f64 {
+pub(super) fn time_batches(run_time: Duration, batch: u64, op: &mut impl FnMut()) -> f64 {
     let mut calls = 0u64;
     let start = Instant::now();
     loop {
@@ -110,7 +110,7 @@ pub fn time_batches(run_time: Duration, batch: u64, op: &mut impl FnMut()) -> f6
 
 /// A runner timing `op` (after calibrating, which warms it up) and turning
 /// its seconds per call into the reported figure.
-pub fn timed_runner(
+pub(super) fn timed_runner(
     cfg: &Config,
     mut op: impl FnMut() + 'static,
     figure: impl Fn(f64) -> f64 + 'static,
@@ -121,7 +121,7 @@ pub fn timed_runner(
 }
 
 /// One printed measurement.
-pub struct Record {
+pub(super) struct Record {
     pub name: String,
     pub unit: &'static str,
     pub summary: Summary,
@@ -131,7 +131,7 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(name: impl Into<String>, unit: &'static str, summary: Summary) -> Self {
+    pub(super) fn new(name: impl Into<String>, unit: &'static str, summary: Summary) -> Self {
         Record {
             name: name.into(),
             unit,
@@ -141,13 +141,13 @@ impl Record {
         }
     }
 
-    pub fn param(mut self, key: &str, value: impl Into<Value>) -> Self {
+    pub(super) fn param(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.params.insert(key.to_owned(), value.into());
         self
     }
 
     /// The record as one line of JSON.
-    pub fn to_json(&self) -> String {
+    pub(super) fn to_json(&self) -> String {
         let s = &self.summary;
         let ratio = self.limit.map(|l| round(s.median / l, 4));
         json!({
@@ -166,7 +166,7 @@ impl Record {
 }
 
 /// Rounds to `digits` significant digits so the JSON stays readable.
-pub fn round(x: f64, digits: i32) -> f64 {
+pub(super) fn round(x: f64, digits: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }

@@ -1,8 +1,6 @@
 //! Shared by the interop tests: installs the pinned npm packages and drives
 //! `interop/peer.mjs` (an @ethereumjs/devp2p peer) through JSON lines.
 
-#![allow(dead_code)]
-
 use serde_json::Value;
 use std::{
     collections::VecDeque,
@@ -21,6 +19,7 @@ use tokio::{
 /// Upper bound of every single wait: a failing test ends in seconds.
 pub const STEP: Duration = Duration::from_secs(10);
 
+/// The repository's root directory.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -71,18 +70,24 @@ pub fn ensure_node_modules() {
 
 /// A running `node interop/peer.mjs`, killed when dropped.
 pub struct JsPeer {
+    /// The node process (killed when dropped).
     pub _child: Child,
+    /// Its standard input: one JSON command per line.
     pub stdin: ChildStdin,
+    /// Its standard output: one JSON event per line.
     pub lines: Lines<BufReader<ChildStdout>>,
     /// Events read but not consumed by an `expect` yet, in arrival order.
     pub pending: VecDeque<Value>,
     /// Every event line, for failure reports.
     pub log: Vec<String>,
+    /// Everything it wrote to standard error, for failure messages.
     pub stderr: Arc<Mutex<String>>,
+    /// Whether its standard output ended.
     pub eof: bool,
 }
 
 impl JsPeer {
+    /// Starts `interop/peer.mjs` with `args` (installing the npm packages first).
     pub fn spawn(args: Vec<String>) -> Self {
         ensure_node_modules();
         let script = repo_root().join("interop/peer.mjs");
@@ -136,6 +141,7 @@ impl JsPeer {
         );
     }
 
+    /// Sends one JSON command.
     pub async fn cmd(&mut self, cmd: Value) {
         let line = format!("{cmd}\n");
         let write = async {
@@ -168,6 +174,7 @@ impl JsPeer {
         }
     }
 
+    /// Takes the first buffered event named `name` for which `pred` holds.
     pub fn take(&mut self, name: &str, pred: &impl Fn(&Value) -> bool) -> Option<Value> {
         let i = self
             .pending

@@ -1,6 +1,5 @@
-//! A test node: a session manager fed by a loopback listener.
-
-#![allow(dead_code)]
+//! Loopback-TCP test nodes: a session manager fed by a real listener, and
+//! helpers to drive several of them until an event arrives.
 
 use ethp2p_eth::{chain::ChainSpec, version::EthVersion};
 use ethp2p_rlpx::{generate_secret_key, PeerId, SecretKey};
@@ -10,23 +9,36 @@ use futures::StreamExt;
 use std::{net::SocketAddr, time::Duration};
 use tokio::net::TcpListener;
 
+/// Upper bound of every wait in these tests.
 pub const T: Duration = Duration::from_secs(10);
 
+/// A session manager with its loopback listener.
 pub struct Node {
+    /// The manager under test.
     pub mgr: SessionManager,
+    /// Its listener on 127.0.0.1.
     pub listener: TcpListener,
+    /// The listener's address.
     pub addr: SocketAddr,
+    /// The manager's node id.
     pub id: PeerId,
+    /// The manager's secret key.
     pub key: SecretKey,
+    /// Inbound connections the manager refused (pending limit).
     pub refused_inbound: usize,
     /// Events seen while waiting for something else.
     pub backlog: std::collections::VecDeque<SessionEvent>,
 }
 
+/// How to build a [`Node`].
 pub struct Opts {
+    /// Session settings.
     pub config: SessionsConfig,
+    /// eth versions to advertise.
     pub versions: Vec<EthVersion>,
+    /// Extra sub-protocols.
     pub extra: Vec<Protocol>,
+    /// The chain.
     pub chain: ChainSpec,
 }
 
@@ -44,6 +56,7 @@ impl Default for Opts {
 pub use ethp2p_session::Spawner;
 
 impl Node {
+    /// A node with `opts`, listening on a free loopback port.
     pub async fn new(opts: Opts) -> Self {
         Self::with_spawner(opts, None).await
     }
@@ -80,6 +93,7 @@ impl Node {
         }
     }
 
+    /// A node with default options.
     pub async fn default() -> Self {
         Self::new(Opts::default()).await
     }
@@ -100,6 +114,7 @@ impl Node {
         }
     }
 
+    /// Dials `other`.
     pub fn dial(&mut self, other: &Node) {
         self.mgr.dial_outbound(other.addr, other.id).unwrap();
     }
@@ -136,7 +151,7 @@ pub async fn wait_event(
 macro_rules! wait_for {
     ($nodes:expr, $which:expr, $pat:pat => $body:expr) => {{
         #[allow(unused_variables)]
-        let ev = $crate::common::wait_event($nodes, $which, |e| matches!(e, $pat)).await;
+        let ev = $crate::tcp::wait_event($nodes, $which, |e| matches!(e, $pat)).await;
         match ev {
             $pat => $body,
             _ => unreachable!(),
@@ -153,6 +168,7 @@ pub async fn next_any(nodes: &mut [&mut Node]) -> (usize, SessionEvent) {
     futures::future::select_all(futs).await.0
 }
 
+/// The peer of a `SessionEstablished` event.
 pub fn established(ev: SessionEvent) -> Option<PeerId> {
     match ev {
         SessionEvent::SessionEstablished { peer_id, .. } => Some(peer_id),
