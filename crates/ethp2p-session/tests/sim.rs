@@ -552,3 +552,61 @@ fn a_slow_reader_is_closed_as_stalled() {
 fn four_slow_readers_are_closed_as_stalled() {
     assert_slow_readers_are_closed(4);
 }
+
+/// The owner's answer to a remote request is checked like any outgoing
+/// message: one of the wrong type goes out as the empty answer of the right
+/// type, with the request's id.
+#[test]
+fn a_wrong_answer_from_the_owner_is_replaced_by_the_empty_one() {
+    paused_runtime().block_on(async {
+        let mut mgr = manager(6, SessionsConfig::default());
+        let (mut p2p, _pid) = attach(&mut mgr, 1, 64 * 1024, |s| s).await;
+        queue_eth(&mut p2p, &headers_request(77)).unwrap();
+        poll_fn(|cx| p2p.poll_flush(cx)).await.unwrap();
+        match mgr.next().await {
+            Some(SessionEvent::ValidMessage {
+                message: PeerMessage::EthRequest { responder, .. },
+                ..
+            }) => responder.respond(big_answer()),
+            other => panic!("{other:?}"),
+        }
+        let m = p2p.next().await.unwrap().unwrap();
+        let got = EthMessage::decode_bytes(EthVersion::Eth69, m.id, m.payload.freeze()).unwrap();
+        match got {
+            EthMessage::BlockHeaders(p) => {
+                assert_eq!(p.request_id, 77);
+                assert!(p.message.is_empty());
+            }
+            other => panic!("the wrong answer went out: {other:?}"),
+        }
+    });
+}
+
+/// A goodbye whose task is dropped before it runs still gives its slot
+/// back: the limit on concurrent goodbyes cannot leak shut.
+#[test]
+fn goodbye_slots_come_back_when_their_task_is_dropped() {
+    paused_runtime().block_on(async {
+        let chain = ChainSpec::mainnet();
+        let head = chain.genesis_head();
+        let dropping: ethp2p_session::Spawner = Arc::new(|fut| drop(fut));
+        let mgr = SessionManager::new(SessionManagerParams {
+            secret_key: secret_key(7),
+            config: SessionsConfig::default(),
+            status: chain.status(&head),
+            client_id: "sim-hub".into(),
+            listen_port: 30303,
+            fork_filter: chain.fork_filter(head),
+            eth_versions: EthVersion::DEFAULT_ADVERTISED.to_vec(),
+            extra_protocols: vec![],
+            spawner: Some(dropping),
+            dialer: None,
+            rng_seed: Some(7),
+        });
+        for _ in 0..(3 * ethp2p_session::MAX_CONCURRENT_GOODBYES) {
+            let (ours, _theirs) = tokio::io::duplex(1024);
+            assert!(mgr.try_disconnect_incoming(ours, ethp2p_wire::DisconnectReason::TooManyPeers));
+            assert_eq!(mgr.goodbyes_in_progress(), 0);
+        }
+    });
+}
