@@ -26,6 +26,7 @@ pub mod zone;
 
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 
+pub use enr;
 use enr::EnrPublicKey;
 
 pub use driver::{spawn, DnsDiscoveryHandle, DriverConfig};
