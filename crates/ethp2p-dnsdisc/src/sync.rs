@@ -675,6 +675,8 @@ impl DnsSync {
         }
         if let Some(known) = tree.seq {
             if root.seq < known {
+                // The tree already held is fine: look again at the usual interval.
+                tree.next_root_check = now + self.config.recheck_interval;
                 return self.push_error(
                     index,
                     SyncError::SeqWentBackwards {
@@ -722,10 +724,15 @@ impl DnsSync {
         tree.lossy = false;
         tree.synced = false;
         let seq = root.seq;
-        let heads = [
-            (root.link_root, Subtree::Link),
-            (root.enr_root, Subtree::Enr),
-        ];
+        // Both subtrees empty share one hash (`enrtree-branch:`): fetch it once, quietly.
+        let heads = if root.link_root == root.enr_root {
+            vec![(root.enr_root, Subtree::Enr)]
+        } else {
+            vec![
+                (root.link_root, Subtree::Link),
+                (root.enr_root, Subtree::Enr),
+            ]
+        };
         tree.root = Some(root);
         let domain = tree.link.domain.clone();
         for (hash, subtree) in heads {

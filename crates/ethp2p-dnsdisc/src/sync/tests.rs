@@ -221,6 +221,10 @@ fn seq_never_goes_backwards() {
     );
     assert!(nodes(&later).is_empty());
     assert_eq!(sync.seq(DOMAIN), Some(5));
+    // The tree held is kept, so the root is looked at again after the full
+    // interval, not the short retry delay.
+    assert_eq!(net.count(DOMAIN), 2);
+    assert_eq!(sync.poll_timeout(), Some(t0 + recheck * 2));
     // Equal seq is allowed (spec: "larger than or equal").
     net.serve(DOMAIN, &tree_zone(&enr_texts(1..4), &[], 5, 1, 13));
     let equal = drive(&mut sync, &mut net, &mut now, t0 + recheck * 3);
@@ -728,4 +732,18 @@ fn answers_for_a_replaced_root_are_dropped() {
     let events = drive_for(&mut sync, &mut net, &mut now, Duration::from_secs(60));
     let got: BTreeSet<_> = nodes(&events).into_iter().collect();
     assert_eq!(got, enr_texts(40..42).into_iter().collect());
+}
+
+#[test]
+fn empty_tree_syncs_without_errors() {
+    // No ENRs and no links: both subtree hashes are the empty branch's.
+    let zone = tree_zone(&[], &[], 1, 1, 13);
+    assert_eq!(zone.root.enr_root, zone.root.link_root);
+    let mut net = Net::default();
+    net.serve(DOMAIN, &zone);
+    let (mut sync, mut now) = start(SyncConfig::default(), url(DOMAIN, 1));
+    let events = drive_for(&mut sync, &mut net, &mut now, Duration::from_secs(60));
+    assert!(errors(&events).is_empty(), "{:?}", errors(&events));
+    assert_eq!(synced(&events), vec![(DOMAIN.to_string(), 1, 1)]);
+    assert_eq!(net.asked.len(), 2);
 }
