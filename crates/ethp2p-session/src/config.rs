@@ -50,7 +50,7 @@ pub struct SessionsConfig {
     /// stops reading. Default 8.
     pub max_pending_remote_requests: usize,
     /// Our requests in flight to one peer; beyond it `send_request` fails
-    /// with `ChannelFull`. Default 256.
+    /// with `ChannelFull`. Default 1,024 (geth tracks up to 10,000 per peer).
     pub max_inflight_requests: usize,
     /// Base protocol settings (ping interval and timeout, payload limit).
     pub p2p: P2PConfig,
@@ -72,7 +72,7 @@ impl Default for SessionsConfig {
             write_stall_timeout: Duration::from_secs(30),
             min_write_throughput: 2 * 1024,
             max_pending_remote_requests: 8,
-            max_inflight_requests: 256,
+            max_inflight_requests: 1024,
             // eth messages are capped at 10 MiB, so frames and snappy
             // payloads beyond that are refused before they are buffered.
             p2p: P2PConfig {

@@ -237,6 +237,7 @@ pub(super) fn request_rtt(
     let rt = runtime(workers)?;
     let config = SessionsConfig {
         session_command_buffer: in_flight * 2,
+        max_inflight_requests: in_flight,
         ..SessionsConfig::default()
     };
     let (mut requester, peer) = rt.block_on(async {
