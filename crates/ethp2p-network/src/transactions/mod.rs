@@ -1,0 +1,3 @@
+//! Transaction gossip.
+
+pub mod decode;
