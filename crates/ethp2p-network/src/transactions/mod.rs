@@ -4,7 +4,38 @@
 //!   bounded, with hash, type and size.
 //! - [`announce`]: `NewPooledTransactionHashes` checked against the negotiated
 //!   version.
+//! - [`fetcher`]: the sans-IO [`TxFetcher`](fetcher::TxFetcher) — when to
+//!   request which announced hash from whom, and which peers misbehaved.
+//! - [`known`]: per-peer caches of the transactions a peer is known to have.
 
 pub mod announce;
 pub mod decode;
+pub mod fetcher;
 mod hashing;
+pub mod known;
+mod memory;
+
+/// A reputation change the transaction layer asks for; the values are reth's
+/// (`network-types` reputation: unit −1,024, banned below −51,200).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PenaltyKind {
+    /// A malformed, empty or duplicate-carrying announcement (−1,024).
+    BadAnnouncement,
+    /// Transactions that were not requested, or that fail to decode, or a
+    /// blob transaction in a broadcast (−16,384).
+    BadTransactions,
+    /// A `GetPooledTransactions` left unanswered past the fetch timeout (−4,096).
+    Timeout,
+}
+
+impl PenaltyKind {
+    /// reth's reputation change for this kind.
+    pub const fn reputation_change(self) -> i32 {
+        match self {
+            Self::BadAnnouncement => -1_024,
+            Self::BadTransactions => -16_384,
+            Self::Timeout => -4_096,
+        }
+    }
+}
