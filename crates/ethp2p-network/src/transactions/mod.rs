@@ -7,6 +7,7 @@
 //! - [`fetcher`]: the sans-IO [`TxFetcher`](fetcher::TxFetcher) — when to
 //!   request which announced hash from whom, and which peers misbehaved.
 //! - [`known`]: per-peer caches of the transactions a peer is known to have.
+//! - [`propagate`]: which peers get bodies (⌈√n⌉, stable per sender) and which hashes.
 
 pub mod announce;
 pub mod decode;
@@ -14,6 +15,7 @@ pub mod fetcher;
 mod hashing;
 pub mod known;
 mod memory;
+pub mod propagate;
 
 /// A reputation change the transaction layer asks for; the values are reth's
 /// (`network-types` reputation: unit −1,024, banned below −51,200).
