@@ -35,7 +35,7 @@
 //! | peers | one record per peer that announced and is still connected ([`on_peer_gone`](TxFetcher::on_peer_gone) removes it) |
 //!
 //! The caller filters hashes it already has (its pool, the
-//! first-seen tracker of the `stream` module) before
+//! [`FirstSeenTracker::is_done`](super::stream::FirstSeenTracker::is_done)) before
 //! [`on_announcement`](TxFetcher::on_announcement): the fetcher forgets a hash
 //! once it is delivered.
 //!

@@ -8,6 +8,7 @@
 //!   request which announced hash from whom, and which peers misbehaved.
 //! - [`known`]: per-peer caches of the transactions a peer is known to have.
 //! - [`propagate`]: which peers get bodies (⌈√n⌉, stable per sender) and which hashes.
+//! - [`stream`]: the mempool first-seen record and the tracker that produces it.
 
 pub mod announce;
 pub mod decode;
@@ -16,6 +17,7 @@ mod hashing;
 pub mod known;
 mod memory;
 pub mod propagate;
+pub mod stream;
 
 /// A reputation change the transaction layer asks for; the values are reth's
 /// (`network-types` reputation: unit −1,024, banned below −51,200).
