@@ -9,12 +9,14 @@
 //! - [`known`]: per-peer caches of the transactions a peer is known to have.
 //! - [`propagate`]: which peers get bodies (⌈√n⌉, stable per sender) and which hashes.
 //! - [`stream`]: the mempool first-seen record and the tracker that produces it.
+//! - [`measure`]: the announcement throughput and memory measurement.
 
 pub mod announce;
 pub mod decode;
 pub mod fetcher;
 mod hashing;
 pub mod known;
+pub mod measure;
 mod memory;
 pub mod propagate;
 pub mod stream;
