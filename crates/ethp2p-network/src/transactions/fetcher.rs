@@ -539,6 +539,58 @@ impl TxFetcher {
             + peers
     }
 
+    /// Checks the internal invariants (tests only).
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let live = self.slots.iter().filter(|s| s.state != State::Free).count();
+        assert_eq!(live, self.len(), "free list and states agree");
+        assert_eq!(self.index.len(), live, "index holds every live slot");
+        for (i, slot) in self.slots.iter().enumerate() {
+            let i = i as u32;
+            if slot.state == State::Free {
+                continue;
+            }
+            assert_eq!(self.find(&slot.hash), Some(i), "index points at the slot");
+            let holders: Vec<u32> = self
+                .peers
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.as_ref().is_some_and(|p| p.announced.contains_key(&i)))
+                .map(|(p, _)| p as u32)
+                .collect();
+            assert_eq!(holders.len(), slot.announcers as usize, "announcer count");
+            assert!(!holders.is_empty(), "a tracked hash has an announcer");
+            assert!(slot.attempts <= self.config.max_attempts);
+            if slot.state == State::Fetching {
+                assert!(holders.contains(&slot.fetcher), "the fetcher announced it");
+                let request = self.peer_ref(slot.fetcher).and_then(|p| p.request.as_ref());
+                assert!(
+                    request.is_some_and(|r| r.slots.contains(&(i, slot.generation))),
+                    "a fetching slot is in its peer's request"
+                );
+            } else {
+                assert_eq!(slot.fetcher, NO_PEER);
+            }
+        }
+        for (p, peer) in self.peers.iter().enumerate() {
+            let Some(peer) = peer else { continue };
+            assert_eq!(self.peer_index.get(&peer.id), Some(&(p as u32)));
+            assert!(peer.announced.len() <= self.config.max_announced_per_peer);
+            for slot in peer.announced.keys() {
+                assert_ne!(
+                    self.slots[*slot as usize].state,
+                    State::Free,
+                    "no stale announcement"
+                );
+            }
+            if let Some(r) = &peer.request {
+                assert!(r.hashes.len() <= self.config.max_request_hashes);
+            }
+        }
+        assert_eq!(self.peer_index.len(), self.peers.iter().flatten().count());
+        assert!(self.len() <= self.config.max_tracked);
+    }
+
     // ----- internals -----
 
     fn hash_of(&self, hash: &B256) -> u64 {
@@ -722,9 +774,8 @@ impl TxFetcher {
             if s.announcers == 0 {
                 self.free(slot);
             } else if s.state == State::Fetching && s.fetcher == p {
-                s.state = State::Queued;
-                s.fetcher = NO_PEER;
-                self.dirty = true;
+                // Back to the other announcers, unless tried enough.
+                self.requeue(slot);
             }
         }
     }

@@ -502,3 +502,68 @@ fn slots_are_reused_without_confusing_old_references() {
     f.handle_timeout(t0 + 800 * MS);
     assert_eq!(requests(&drain(&mut f)), vec![(peer(1), vec![h(2)])]);
 }
+
+/// Random event sequences (seeded) keep every internal invariant and bound.
+#[test]
+fn random_event_sequences_keep_the_invariants() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    for seed in 0..20u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut f = TxFetcher::new(FetcherConfig {
+            max_tracked: 64,
+            max_announced_per_peer: 24,
+            max_request_hashes: 5,
+            max_attempts: 2,
+            seed,
+            ..FetcherConfig::default()
+        });
+        let txs: Vec<DecodedTx> = (0..80).map(|i| tx(i, (i % 7) as usize, 2)).collect();
+        let t0 = Instant::now();
+        let mut now = t0;
+        for _ in 0..400 {
+            now += Duration::from_millis(rng.random_range(0..1500));
+            let p = peer(rng.random_range(1..=6));
+            match rng.random_range(0..10) {
+                0..=3 => {
+                    let entries: Vec<_> = (0..rng.random_range(1..12))
+                        .map(|_| {
+                            let t = &txs[rng.random_range(0..txs.len())];
+                            if rng.random_bool(0.1) {
+                                announced(t, 2, t.meta().size + 50)
+                            } else {
+                                honest(t)
+                            }
+                        })
+                        .collect();
+                    f.on_announcement(p, &entries, now);
+                }
+                4..=5 => {
+                    let delivered: Vec<_> = (0..rng.random_range(0..6))
+                        .map(|_| txs[rng.random_range(0..txs.len())].clone())
+                        .collect();
+                    f.on_delivery(p, delivered, now);
+                }
+                6 => {
+                    let metas: Vec<_> = (0..3)
+                        .map(|_| txs[rng.random_range(0..txs.len())].meta())
+                        .collect();
+                    f.on_broadcast(p, &metas, now);
+                }
+                7 => f.on_peer_gone(&p, now),
+                _ => {
+                    if let Some(deadline) = f.poll_timeout() {
+                        assert!(deadline >= t0);
+                        now = now.max(deadline);
+                    }
+                    f.handle_timeout(now);
+                }
+            }
+            for action in drain(&mut f) {
+                if let FetchAction::Request { hashes, .. } = action {
+                    assert!(!hashes.is_empty() && hashes.len() <= 5);
+                }
+            }
+            f.check_invariants();
+        }
+    }
+}
