@@ -567,3 +567,10 @@ fn random_event_sequences_keep_the_invariants() {
         }
     }
 }
+
+/// The per-hash costs the module docs state.
+#[test]
+fn slot_and_announcement_sizes_are_as_documented() {
+    assert_eq!(size_of::<Slot>(), 64);
+    assert_eq!(size_of::<(u32, Ann)>(), 16);
+}
