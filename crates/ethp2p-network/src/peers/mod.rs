@@ -569,17 +569,18 @@ impl PeersManager {
         direction: Direction,
         now: Instant,
     ) {
+        // A dial under way is over either way: it became this session, or the
+        // remote's own dial won and ours will fail as already connected (that
+        // failure is then ignored, the peer being connected).
+        if self.peers.get(&peer_id).map(|p| p.state) == Some(PeerState::PendingOutbound) {
+            self.counts.pending_outbound -= 1;
+        }
         match direction {
             Direction::Inbound => {
                 self.counts.pending_inbound = self.counts.pending_inbound.saturating_sub(1);
                 self.counts.inbound += 1;
             }
-            Direction::Outbound => {
-                if self.peers.get(&peer_id).map(|p| p.state) == Some(PeerState::PendingOutbound) {
-                    self.counts.pending_outbound -= 1;
-                }
-                self.counts.outbound += 1;
-            }
+            Direction::Outbound => self.counts.outbound += 1,
         }
         if !self.peers.contains_key(&peer_id) {
             if self.peers.len() >= self.config.max_tracked_peers {

@@ -591,6 +591,60 @@ fn remove_peer_disconnects_and_forgets_after_the_close() {
 }
 
 #[test]
+fn an_inbound_session_during_our_dial_frees_the_dial_slot() {
+    let (mut pm, t0) = manager(config());
+    pm.add_peer(pid(1), addr(1), PeerKind::Basic, t0).unwrap();
+    pm.connect(pid(1), addr(1), t0).unwrap();
+    pm.on_inbound_attempt(addr(1).ip(), t0).unwrap();
+    pm.on_session_established(pid(1), addr(1), Direction::Inbound, t0);
+    assert_eq!(pm.counts().pending_outbound, 0);
+    // Our own dial then fails as already connected: the session is untouched.
+    pm.on_dial_failed(
+        pid(1),
+        Some(SessionFailure::Disconnected(
+            DisconnectReason::AlreadyConnected,
+        )),
+        t0,
+    );
+    let p = pm.peer(&pid(1)).unwrap();
+    assert_eq!(p.state, PeerState::Connected(Direction::Inbound));
+    assert_eq!(p.backoff_until, None);
+    pm.on_session_closed(pid(1), None, t0);
+    assert_eq!(pm.counts(), ConnectionCounts::default());
+}
+
+#[test]
+fn an_outbound_session_beyond_the_slots_is_refused_unless_trusted() {
+    let mut c = config();
+    c.max_outbound = 1;
+    let (mut pm, t0) = manager(c);
+    connect(&mut pm, 1, PeerKind::Basic, Direction::Outbound, t0);
+    connect(&mut pm, 2, PeerKind::Static, Direction::Outbound, t0);
+    connect(&mut pm, 3, PeerKind::Trusted, Direction::Outbound, t0);
+    assert_eq!(
+        disconnects(&drain(&mut pm)),
+        vec![(pid(2), DisconnectReason::TooManyPeers)]
+    );
+}
+
+#[test]
+fn ip_bans_last_twelve_hours() {
+    let (mut pm, t0) = manager(config());
+    pm.ban_ip(addr(1).ip(), t0);
+    assert_eq!(
+        drain(&mut pm),
+        vec![PeerAction::BanIp {
+            ip: addr(1).ip(),
+            until: t0 + 12 * HOUR
+        }]
+    );
+    assert!(pm.is_ip_banned(&addr(1).ip(), t0 + 12 * HOUR - SEC));
+    assert!(!pm.is_ip_banned(&addr(1).ip(), t0 + 12 * HOUR));
+    pm.unban_ip(addr(1).ip());
+    assert!(!pm.is_ip_banned(&addr(1).ip(), t0));
+}
+
+#[test]
 fn remove_peer_kind_demotes_to_basic() {
     let (mut pm, t0) = manager(config());
     pm.add_peer(pid(1), addr(1), PeerKind::Trusted, t0).unwrap();
@@ -662,6 +716,20 @@ fn rotation_spares_young_peers_and_pools_that_are_not_full() {
         connect(&mut pm2, n, PeerKind::Basic, Direction::Outbound, t0 - HOUR);
     }
     let (_, d) = first_rotation(&mut pm2, t0);
+    assert!(d.is_empty(), "{d:?}");
+    // Full pool of old peers, all trusted or static: never rotated.
+    let (mut pm3, t0) = manager(rotation_config());
+    connect(
+        &mut pm3,
+        1,
+        PeerKind::Trusted,
+        Direction::Inbound,
+        t0 - HOUR,
+    );
+    connect(&mut pm3, 2, PeerKind::Static, Direction::Inbound, t0 - HOUR);
+    connect(&mut pm3, 3, PeerKind::Static, Direction::Inbound, t0 - HOUR);
+    drain(&mut pm3);
+    let (_, d) = first_rotation(&mut pm3, t0);
     assert!(d.is_empty(), "{d:?}");
 }
 
