@@ -593,3 +593,109 @@ fn header_summary_reads_parent_number_and_hash() {
         "a string is no header"
     );
 }
+
+// ---- measurement -------------------------------------------------------------
+
+/// Routing decisions per second with 50 peers and 1,000 requests outstanding
+/// (at most 150 in flight, one per peer and kind; the rest queued). Each step
+/// answers the oldest request in flight (which routes a queued one to the
+/// freed peer) and submits a new one. Prints one JSON line.
+///
+/// `cargo test -p ethp2p-network --lib routing_throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement; prints JSON"]
+fn routing_throughput() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    const PEERS: u8 = 50;
+    const OUTSTANDING: usize = 1000;
+    const STEPS: usize = 100_000;
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut r = FetchRouter::new(FetchConfig {
+        max_queued: 2 * OUTSTANDING,
+        max_attempts: 3,
+    });
+    for n in 0..PEERS {
+        let latest = rng.random_range(900_000..1_000_000);
+        let earliest = if n % 5 == 0 { 500_000 } else { 0 };
+        r.add_peer(
+            pid(n),
+            caps(Some((earliest, latest)), rng.random_range(20..400)),
+        );
+    }
+    let new_request = |rng: &mut StdRng| -> FetchRequest {
+        let block = rng.random_range(0..900_000u64);
+        match rng.random_range(0..3u8) {
+            0 => headers(block, 1),
+            1 => bodies(1, Some((block, block))),
+            _ => FetchRequest::Receipts {
+                hashes: vec![hash_of(block)],
+                range: Some(BlockRange {
+                    earliest: block,
+                    latest: block,
+                }),
+            },
+        }
+    };
+    // The valid answer to each request, kept by the test.
+    let mut answers = std::collections::HashMap::new();
+    let answer_for = |req: &FetchRequest| match req {
+        FetchRequest::Headers(h) => match h.start {
+            BlockHashOrNumber::Number(n) => FetchResponse::Headers(vec![header(n)]),
+            BlockHashOrNumber::Hash(_) => FetchResponse::Headers(vec![]),
+        },
+        FetchRequest::Bodies { .. } => FetchResponse::Bodies { count: 1 },
+        _ => FetchResponse::Receipts { count: 1 },
+    };
+    let mut in_flight = VecDeque::new();
+    let collect = |r: &mut FetchRouter, in_flight: &mut VecDeque<RequestId>| {
+        let mut n = 0;
+        while let Some(a) = r.poll_action() {
+            if let FetchAction::Send { request_id, .. } = a {
+                in_flight.push_back(request_id);
+                n += 1;
+            }
+        }
+        n
+    };
+    for _ in 0..OUTSTANDING {
+        let req = new_request(&mut rng);
+        let priority = if rng.random_range(0..10u8) == 0 {
+            Priority::High
+        } else {
+            Priority::Normal
+        };
+        let answer = answer_for(&req);
+        let id = r.submit(req, priority).unwrap();
+        answers.insert(id, answer);
+    }
+    collect(&mut r, &mut in_flight);
+    let in_flight_start = r.in_flight();
+    let mut routed = 0usize;
+    let started = std::time::Instant::now();
+    for _ in 0..STEPS {
+        let id = in_flight.pop_front().expect("requests in flight");
+        let answer = answers.remove(&id).expect("answer kept");
+        assert_eq!(r.on_response(id, &answer), Ok(ResponseVerdict::Valid));
+        let req = new_request(&mut rng);
+        let answer = answer_for(&req);
+        let id = r.submit(req, Priority::Normal).unwrap();
+        answers.insert(id, answer);
+        routed += collect(&mut r, &mut in_flight);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({
+            "measurement": "fetch_routing",
+            "peers": PEERS,
+            "outstanding": OUTSTANDING,
+            "in_flight": in_flight_start,
+            "queued_end": r.queued(),
+            "steps": STEPS,
+            "routing_decisions": routed,
+            "seconds": secs,
+            "decisions_per_sec": routed as f64 / secs,
+            "steps_per_sec": STEPS as f64 / secs,
+        })
+    );
+}

@@ -116,6 +116,21 @@ pub enum CandidateEvent {
     },
 }
 
+/// Anything that yields discovery candidates: discv4, discv5, DNS lists, a
+/// static list. The network manager implements it over each discovery
+/// service (the trait lives here so discovery need not know this crate) and
+/// hands it to [`PeersManager::drain_candidates`].
+pub trait CandidateSource {
+    /// The next candidate, or `None` when there is none right now.
+    fn poll_candidate(&mut self) -> Option<CandidateEvent>;
+}
+
+impl CandidateSource for VecDeque<CandidateEvent> {
+    fn poll_candidate(&mut self) -> Option<CandidateEvent> {
+        self.pop_front()
+    }
+}
+
 /// What the peers manager asks its driver to do, or tells its subscribers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -487,6 +502,25 @@ impl PeersManager {
         }
         self.peers.insert(peer_id, peer);
         self.actions.push_back(PeerAction::PeerAdded(peer_id));
+    }
+
+    /// Feeds up to `max` candidates from `source` (bounded so one busy source
+    /// cannot starve the driver); returns how many were taken.
+    pub fn drain_candidates(
+        &mut self,
+        source: &mut impl CandidateSource,
+        max: usize,
+        now: Instant,
+    ) -> usize {
+        let mut taken = 0;
+        while taken < max {
+            let Some(event) = source.poll_candidate() else {
+                break;
+            };
+            self.on_candidate(event, now);
+            taken += 1;
+        }
+        taken
     }
 
     /// Evicts the worst idle basic peer if it ranks below `new`.

@@ -930,3 +930,14 @@ fn candidates_of_banned_ids_or_addresses_are_ignored() {
     pm.on_candidate(found(2, None), t0);
     assert_eq!(pm.num_known_peers(), 0);
 }
+
+#[test]
+fn candidates_are_drained_from_a_source_in_bounded_batches() {
+    let (mut pm, t0) = manager(config());
+    let mut source: VecDeque<CandidateEvent> = (1..=5).map(|n| found(n, None)).collect();
+    assert_eq!(pm.drain_candidates(&mut source, 3, t0), 3);
+    assert_eq!(pm.num_known_peers(), 3);
+    assert_eq!(pm.drain_candidates(&mut source, 3, t0), 2);
+    assert_eq!(pm.drain_candidates(&mut source, 3, t0), 0);
+    assert_eq!(pm.num_known_peers(), 5);
+}
