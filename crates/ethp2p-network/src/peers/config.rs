@@ -78,6 +78,11 @@ pub struct PeersConfig {
     pub max_bans: usize,
     /// Netrestrict: applied to inbound connections, added peers and dials.
     pub ip_filter: IpFilter,
+    /// Trusted-only mode: only trusted peers are dialed and kept; inbound
+    /// connections are admitted only while a trusted peer is disconnected
+    /// (it may be that peer), and any other peer is disconnected once its id
+    /// is known.
+    pub trusted_only: bool,
 }
 
 impl PeersConfig {
@@ -107,6 +112,7 @@ impl Default for PeersConfig {
             max_tracked_peers: DEFAULT_MAX_TRACKED_PEERS,
             max_bans: DEFAULT_MAX_BANS,
             ip_filter: IpFilter::allow_all(),
+            trusted_only: false,
         }
     }
 }

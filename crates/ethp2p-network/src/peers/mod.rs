@@ -556,7 +556,8 @@ impl PeersManager {
         if self.is_ip_banned(&ip, now) {
             return Err(InboundRejected::IpBanned);
         }
-        if self.counts.inbound >= self.config.max_inbound && !self.missing_trusted_peer() {
+        let full = self.counts.inbound >= self.config.max_inbound || self.config.trusted_only;
+        if full && !self.missing_trusted_peer() {
             return Err(InboundRejected::NoInboundSlot);
         }
         if self.counts.pending_inbound >= self.config.max_pending_inbound {
@@ -638,9 +639,12 @@ impl PeersManager {
         }
         peer.state = PeerState::Connected(direction);
         peer.connected_since = Some(now);
-        let reason = if banned {
+        let trusted = peer.kind == PeerKind::Trusted;
+        let reason = if banned || peer.remove_on_close {
             Some(DisconnectReason::DisconnectRequested)
-        } else if used > max && peer.kind != PeerKind::Trusted {
+        } else if self.config.trusted_only && !trusted {
+            Some(DisconnectReason::UselessPeer)
+        } else if used > max && !trusted {
             Some(DisconnectReason::TooManyPeers)
         } else {
             None
@@ -891,11 +895,25 @@ impl PeersManager {
         }
     }
 
-    /// Bans an IP for the ban duration: it is neither admitted nor dialed.
+    /// Bans an IP for the ban duration: it is neither admitted nor dialed,
+    /// and non-trusted peers connected from it are disconnected.
     pub fn ban_ip(&mut self, ip: IpAddr, now: Instant) {
         let until = now + self.config.ban_duration;
         insert_bounded(&mut self.banned_ips, ip, until, self.config.max_bans);
         self.actions.push_back(PeerAction::BanIp { ip, until });
+        let connected: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.addr.ip() == ip
+                    && p.kind != PeerKind::Trusted
+                    && matches!(p.state, PeerState::Connected(_))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for peer_id in connected {
+            self.disconnect(peer_id, DisconnectReason::DisconnectRequested);
+        }
     }
 
     /// Lifts an IP's ban.
@@ -1026,8 +1044,8 @@ impl PeersManager {
     /// slot are free (trusted peers need only the dial slot).
     fn fill_outbound_slots(&mut self, now: Instant) {
         while self.counts.pending_outbound < self.config.max_concurrent_dials {
-            let outbound_full =
-                self.counts.outbound + self.counts.pending_outbound >= self.config.max_outbound;
+            let outbound_full = self.config.trusted_only
+                || self.counts.outbound + self.counts.pending_outbound >= self.config.max_outbound;
             let Some(peer_id) = self.best_candidate(now, outbound_full) else {
                 break;
             };

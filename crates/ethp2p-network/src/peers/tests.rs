@@ -941,3 +941,63 @@ fn candidates_are_drained_from_a_source_in_bounded_batches() {
     assert_eq!(pm.drain_candidates(&mut source, 3, t0), 0);
     assert_eq!(pm.num_known_peers(), 5);
 }
+
+#[test]
+fn an_ip_ban_disconnects_non_trusted_peers_at_that_address() {
+    let (mut pm, t0) = manager(config());
+    connect(&mut pm, 1, PeerKind::Basic, Direction::Inbound, t0);
+    pm.add_peer(pid(2), addr(1), PeerKind::Trusted, t0).unwrap();
+    pm.connect(pid(2), addr(1), t0).unwrap();
+    pm.on_session_established(pid(2), addr(1), Direction::Outbound, t0);
+    connect(&mut pm, 3, PeerKind::Basic, Direction::Inbound, t0);
+    drain(&mut pm);
+    pm.ban_ip(addr(1).ip(), t0);
+    assert_eq!(
+        disconnects(&drain(&mut pm)),
+        vec![(pid(1), DisconnectReason::DisconnectRequested)]
+    );
+}
+
+#[test]
+fn a_peer_removed_while_dialed_is_disconnected_when_the_dial_succeeds() {
+    let (mut pm, t0) = manager(config());
+    pm.add_peer(pid(1), addr(1), PeerKind::Basic, t0).unwrap();
+    pm.connect(pid(1), addr(1), t0).unwrap();
+    pm.remove_peer(pid(1));
+    drain(&mut pm);
+    pm.on_session_established(pid(1), addr(1), Direction::Outbound, t0);
+    assert_eq!(
+        disconnects(&drain(&mut pm)),
+        vec![(pid(1), DisconnectReason::DisconnectRequested)]
+    );
+    pm.on_session_closed(pid(1), None, t0);
+    assert!(pm.peer(&pid(1)).is_none());
+    assert_eq!(pm.counts(), ConnectionCounts::default());
+}
+
+#[test]
+fn trusted_only_mode_dials_admits_and_keeps_only_trusted_peers() {
+    let mut c = config();
+    c.trusted_only = true;
+    let (mut pm, t0) = manager(c);
+    pm.on_candidate(found(1, None), t0);
+    pm.add_peer(pid(2), addr(2), PeerKind::Static, t0).unwrap();
+    pm.add_peer(pid(3), addr(3), PeerKind::Trusted, t0).unwrap();
+    pm.handle_timeout(t0 + 5 * SEC);
+    assert_eq!(dials(&drain(&mut pm)), vec![pid(3)]);
+    // Inbound: admitted while the trusted peer is missing, but a non-trusted
+    // peer is disconnected once known.
+    pm.on_inbound_attempt(addr(4).ip(), t0).unwrap();
+    pm.on_session_established(pid(4), addr(4), Direction::Inbound, t0);
+    assert_eq!(
+        disconnects(&drain(&mut pm)),
+        vec![(pid(4), DisconnectReason::UselessPeer)]
+    );
+    pm.on_session_established(pid(3), addr(3), Direction::Outbound, t0);
+    assert!(disconnects(&drain(&mut pm)).is_empty());
+    // Every trusted peer connected: inbound refused outright.
+    assert_eq!(
+        pm.on_inbound_attempt(addr(5).ip(), t0),
+        Err(InboundRejected::NoInboundSlot)
+    );
+}
