@@ -71,7 +71,8 @@ pub struct PeersConfig {
     pub rotation: Option<RotationConfig>,
     /// Known peers kept at most. Discovered candidates beyond it replace the
     /// worst idle basic peer or are dropped; admin-added and connected peers
-    /// are always kept (they are bounded by the caller and by the slots).
+    /// are always admitted (they are bounded by the caller and by the slots),
+    /// and idle basic peers are evicted again once sessions close.
     pub max_tracked_peers: usize,
     /// Banned peer ids kept at most, and the same for banned IPs; the ban that
     /// would end first is dropped when full.

@@ -504,6 +504,25 @@ impl PeersManager {
         self.actions.push_back(PeerAction::PeerAdded(peer_id));
     }
 
+    /// Evicts the worst idle basic peers until at most `len` peers are known
+    /// or none is left to evict (connected, dialed, static and trusted peers
+    /// are never evicted, which is how the table can exceed its bound).
+    fn trim(&mut self, len: usize, now: Instant) {
+        while self.peers.len() > len {
+            let worst = self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.kind == PeerKind::Basic && p.state == PeerState::Idle)
+                .min_by_key(|(_, p)| candidate_rank(p, now))
+                .map(|(id, _)| *id);
+            let Some(id) = worst else {
+                return;
+            };
+            self.peers.remove(&id);
+            self.actions.push_back(PeerAction::PeerRemoved(id));
+        }
+    }
+
     /// Feeds up to `max` candidates from `source` (bounded so one busy source
     /// cannot starve the driver); returns how many were taken.
     pub fn drain_candidates(
@@ -618,11 +637,9 @@ impl PeersManager {
             Direction::Outbound => self.counts.outbound += 1,
         }
         if !self.peers.contains_key(&peer_id) {
-            if self.peers.len() >= self.config.max_tracked_peers {
-                // Connected peers are always kept; make room if we can.
-                let room = Peer::new(addr, PeerKind::Basic);
-                let _ = self.evict_worse_than(&room, now);
-            }
+            // Connected peers are always kept; make room if an idle basic
+            // peer can go.
+            self.trim(self.config.max_tracked_peers.saturating_sub(1), now);
             self.peers.insert(peer_id, Peer::new(addr, PeerKind::Basic));
             self.actions.push_back(PeerAction::PeerAdded(peer_id));
         }
@@ -677,6 +694,7 @@ impl PeersManager {
         } else {
             self.on_failure(peer_id, failure, ReputationChangeKind::FailedToConnect, now);
         }
+        self.trim(self.config.max_tracked_peers, now);
         self.fill_outbound_slots(now);
     }
 
@@ -706,6 +724,7 @@ impl PeersManager {
         } else {
             self.on_failure(peer_id, failure, ReputationChangeKind::Dropped, now);
         }
+        self.trim(self.config.max_tracked_peers, now);
         self.fill_outbound_slots(now);
     }
 
@@ -960,12 +979,13 @@ impl PeersManager {
 
     /// Takes `kind` away from a peer: a static or trusted peer of that kind
     /// becomes basic and stays known.
-    pub fn remove_peer_kind(&mut self, peer_id: PeerId, kind: PeerKind) {
+    pub fn remove_peer_kind(&mut self, peer_id: PeerId, kind: PeerKind, now: Instant) {
         if let Some(peer) = self.peers.get_mut(&peer_id) {
             if peer.kind == kind {
                 peer.kind = PeerKind::Basic;
             }
         }
+        self.trim(self.config.max_tracked_peers, now);
     }
 
     /// Dials a peer now (admin `connect`), whatever the slots. Unknown peers

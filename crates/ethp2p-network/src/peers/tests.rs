@@ -648,9 +648,9 @@ fn ip_bans_last_twelve_hours() {
 fn remove_peer_kind_demotes_to_basic() {
     let (mut pm, t0) = manager(config());
     pm.add_peer(pid(1), addr(1), PeerKind::Trusted, t0).unwrap();
-    pm.remove_peer_kind(pid(1), PeerKind::Static);
+    pm.remove_peer_kind(pid(1), PeerKind::Static, t0);
     assert_eq!(pm.peer(&pid(1)).unwrap().kind, PeerKind::Trusted);
-    pm.remove_peer_kind(pid(1), PeerKind::Trusted);
+    pm.remove_peer_kind(pid(1), PeerKind::Trusted, t0);
     assert_eq!(pm.peer(&pid(1)).unwrap().kind, PeerKind::Basic);
     assert!(pm.ban_peer(pid(1), t0).is_ok());
 }
@@ -821,7 +821,7 @@ fn inbound_admission_checks_in_order() {
         pm.on_inbound_attempt(addr(4).ip(), t0),
         Err(InboundRejected::PendingLimit)
     );
-    pm.remove_peer_kind(pid(7), PeerKind::Trusted);
+    pm.remove_peer_kind(pid(7), PeerKind::Trusted, t0);
     assert_eq!(
         pm.on_inbound_attempt(addr(4).ip(), t0),
         Err(InboundRejected::NoInboundSlot)
@@ -1000,4 +1000,201 @@ fn trusted_only_mode_dials_admits_and_keeps_only_trusted_peers() {
         pm.on_inbound_attempt(addr(5).ip(), t0),
         Err(InboundRejected::NoInboundSlot)
     );
+}
+
+// ---- random driving: counters stay exact --------------------------------------
+
+/// Checks the counters against the peer states and the limits.
+fn assert_consistent(pm: &PeersManager, live: &BTreeMap<PeerId, Direction>, dialing: &[PeerId]) {
+    let mut want = ConnectionCounts {
+        pending_inbound: pm.counts.pending_inbound,
+        ..ConnectionCounts::default()
+    };
+    for (id, p) in &pm.peers {
+        match p.state {
+            PeerState::PendingOutbound => {
+                want.pending_outbound += 1;
+                assert!(dialing.contains(id), "pending without a dial");
+            }
+            PeerState::Connected(d) | PeerState::Disconnecting(d) => {
+                assert_eq!(live.get(id), Some(&d), "state without a session");
+                match d {
+                    Direction::Inbound => want.inbound += 1,
+                    Direction::Outbound => want.outbound += 1,
+                }
+            }
+            PeerState::Idle => assert!(!live.contains_key(id), "idle with a session"),
+        }
+    }
+    assert_eq!(pm.counts, want);
+    assert_eq!(
+        live.len(),
+        want.inbound + want.outbound,
+        "sessions unknown to the manager"
+    );
+    assert!(pm.counts.pending_outbound <= pm.config.max_concurrent_dials);
+    // Over the bound only with nothing left to evict.
+    let idle_basic = pm
+        .peers
+        .values()
+        .filter(|p| p.kind == PeerKind::Basic && p.state == PeerState::Idle)
+        .count();
+    assert!(
+        pm.peers.len() <= pm.config.max_tracked_peers || idle_basic == 0,
+        "{} known, {idle_basic} evictable",
+        pm.peers.len()
+    );
+}
+
+/// Random discovery, dials, inbound connections, closes, reputation changes,
+/// bans and admin commands, answered as a session manager would; the
+/// counters must match the sessions after every step.
+#[test]
+fn counters_stay_exact_under_random_events() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    for seed in 0..20u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let c = PeersConfig {
+            max_outbound: 4,
+            max_inbound: 4,
+            max_concurrent_dials: 3,
+            max_pending_inbound: 2,
+            max_tracked_peers: 24,
+            max_bans: 8,
+            ..PeersConfig::default()
+        };
+        let (mut pm, mut now) = (PeersManager::new(c, start(), seed), start());
+        // What the session manager holds.
+        let mut live: BTreeMap<PeerId, Direction> = BTreeMap::new();
+        let mut dialing: Vec<PeerId> = Vec::new();
+        let mut pending_in: Vec<PeerId> = Vec::new();
+        let mut closing: Vec<PeerId> = Vec::new();
+        let (mut established, mut dials_seen) = (0, 0);
+        for _ in 0..2000 {
+            let n: u8 = rng.random_range(1..40);
+            match rng.random_range(0..13u8) {
+                0 | 1 => pm.on_candidate(found(n, None), now),
+                2 => {
+                    if pm.on_inbound_attempt(addr(n).ip(), now).is_ok() {
+                        pending_in.push(pid(n));
+                    }
+                }
+                3 if !pending_in.is_empty() => {
+                    let id = pending_in.swap_remove(rng.random_range(0..pending_in.len()));
+                    // Inbound from a peer already in session: the session
+                    // manager refuses it as already connected.
+                    if live.contains_key(&id) || dialing.contains(&id) {
+                        pm.on_inbound_pending_closed(Some(id), None, now);
+                    } else {
+                        live.insert(id, Direction::Inbound);
+                        established += 1;
+                        pm.on_session_established(id, addr(n), Direction::Inbound, now);
+                    }
+                }
+                4 if !pending_in.is_empty() => {
+                    let id = pending_in.swap_remove(rng.random_range(0..pending_in.len()));
+                    let f = [
+                        None,
+                        Some(SessionFailure::EciesAuth),
+                        Some(SessionFailure::Ecies),
+                    ][rng.random_range(0..3)];
+                    pm.on_inbound_pending_closed(Some(id), f, now);
+                }
+                5 if !dialing.is_empty() => {
+                    let id = dialing.swap_remove(rng.random_range(0..dialing.len()));
+                    if live.contains_key(&id) {
+                        pm.on_dial_failed(
+                            id,
+                            Some(SessionFailure::Disconnected(
+                                DisconnectReason::AlreadyConnected,
+                            )),
+                            now,
+                        );
+                    } else {
+                        live.insert(id, Direction::Outbound);
+                        established += 1;
+                        pm.on_session_established(id, addr(id[63]), Direction::Outbound, now);
+                    }
+                }
+                6 if !dialing.is_empty() => {
+                    let id = dialing.swap_remove(rng.random_range(0..dialing.len()));
+                    let f = [
+                        Some(SessionFailure::Io(io::ErrorKind::ConnectionRefused)),
+                        Some(SessionFailure::Rlp),
+                        Some(SessionFailure::Other),
+                        Some(SessionFailure::NoSharedCapabilities),
+                    ][rng.random_range(0..4)];
+                    pm.on_dial_failed(id, f, now);
+                }
+                7 if !live.is_empty() || !closing.is_empty() => {
+                    let id = if !closing.is_empty() {
+                        closing.swap_remove(0)
+                    } else {
+                        *live.keys().nth(rng.random_range(0..live.len())).unwrap()
+                    };
+                    if live.remove(&id).is_some() {
+                        let f = [
+                            None,
+                            Some(SessionFailure::Disconnected(DisconnectReason::TooManyPeers)),
+                            Some(SessionFailure::Disconnected(
+                                DisconnectReason::ProtocolBreach,
+                            )),
+                            Some(SessionFailure::Other),
+                        ][rng.random_range(0..4)];
+                        pm.on_session_closed(id, f, now);
+                    }
+                }
+                8 => {
+                    let kinds = [
+                        ReputationChangeKind::BadMessage,
+                        ReputationChangeKind::BadProtocol,
+                        ReputationChangeKind::Timeout,
+                        ReputationChangeKind::Other(20_000),
+                    ];
+                    pm.apply_reputation_change(pid(n), kinds[rng.random_range(0..4)], now);
+                }
+                9 => {
+                    // Admin-added basic peers may exceed the bound until the
+                    // next trim, so only lenient kinds are added here.
+                    let kind = [PeerKind::Static, PeerKind::Trusted][rng.random_range(0..2)];
+                    let _ = pm.add_peer(pid(n), addr(n), kind, now);
+                }
+                10 => match rng.random_range(0..5u8) {
+                    0 => pm.remove_peer(pid(n)),
+                    4 => pm.remove_peer_kind(pid(n), PeerKind::Static, now),
+                    1 => {
+                        let _ = pm.ban_peer(pid(n), now);
+                    }
+                    2 => pm.ban_ip(addr(n).ip(), now),
+                    _ => pm.unban_peer(pid(n)),
+                },
+                _ => {
+                    now += Duration::from_millis(rng.random_range(0..20_000));
+                    if now >= pm.poll_timeout() {
+                        pm.handle_timeout(now);
+                    }
+                }
+            }
+            while let Some(action) = pm.poll_action() {
+                match action {
+                    PeerAction::Dial { peer_id, .. } => {
+                        assert!(!dialing.contains(&peer_id), "dialed twice");
+                        dialing.push(peer_id);
+                        dials_seen += 1;
+                    }
+                    PeerAction::Disconnect { peer_id, .. } => {
+                        assert!(live.contains_key(&peer_id), "disconnect without a session");
+                        closing.push(peer_id);
+                    }
+                    _ => {}
+                }
+            }
+            assert_consistent(&pm, &live, &dialing);
+        }
+        // The run exercised the interesting paths.
+        assert!(
+            established > 50 && dials_seen > 50,
+            "{established} {dials_seen}"
+        );
+    }
 }
