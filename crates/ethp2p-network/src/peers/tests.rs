@@ -1102,18 +1102,19 @@ fn counters_stay_exact_under_random_events() {
                 }
                 5 if !dialing.is_empty() => {
                     let id = dialing.swap_remove(rng.random_range(0..dialing.len()));
-                    if live.contains_key(&id) {
-                        pm.on_dial_failed(
+                    match live.entry(id) {
+                        std::collections::btree_map::Entry::Occupied(_) => pm.on_dial_failed(
                             id,
                             Some(SessionFailure::Disconnected(
                                 DisconnectReason::AlreadyConnected,
                             )),
                             now,
-                        );
-                    } else {
-                        live.insert(id, Direction::Outbound);
-                        established += 1;
-                        pm.on_session_established(id, addr(id[63]), Direction::Outbound, now);
+                        ),
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(Direction::Outbound);
+                            established += 1;
+                            pm.on_session_established(id, addr(id[63]), Direction::Outbound, now);
+                        }
                     }
                 }
                 6 if !dialing.is_empty() => {
