@@ -15,8 +15,9 @@
 //! - among idle capable peers the one with the fewest likely-bad answers in
 //!   its last [`BAD_HISTORY`] outcomes wins, then the lowest RTT, then the
 //!   lowest id;
-//! - requests without an idle capable peer wait in a bounded queue, high
-//!   priority first, FIFO within a priority;
+//! - requests without an idle capable peer wait in a queue, high priority
+//!   first, FIFO within a priority; requests tracked (queued and in flight)
+//!   are bounded by [`FetchConfig::max_requests`];
 //! - answers are checked structurally ([`checks`]); a likely-bad answer marks
 //!   the peer, costs reputation when it broke a rule, and the request is
 //!   retried on another peer up to [`FetchConfig::max_attempts`] times.
@@ -212,9 +213,9 @@ pub enum FetchError {
     /// No connected peer can serve this request at all.
     #[error("no connected peer can serve this request")]
     NoCapablePeer,
-    /// The queue of waiting requests is full.
-    #[error("request queue full")]
-    QueueFull,
+    /// As many requests as [`FetchConfig::max_requests`] are already tracked.
+    #[error("too many requests outstanding")]
+    TooManyRequests,
     /// Every attempt failed or was answered badly.
     #[error("request failed on every attempt")]
     AttemptsExhausted,
@@ -257,8 +258,9 @@ pub enum FetchAction {
 /// Router limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FetchConfig {
-    /// Requests waiting for a peer at most (both priorities).
-    pub max_queued: usize,
+    /// Requests tracked at most, queued and in flight together; a submission
+    /// beyond it is refused with [`FetchError::TooManyRequests`].
+    pub max_requests: usize,
     /// Peers sent one request at most before it fails with
     /// [`FetchError::AttemptsExhausted`].
     pub max_attempts: u8,
@@ -267,7 +269,7 @@ pub struct FetchConfig {
 impl Default for FetchConfig {
     fn default() -> Self {
         Self {
-            max_queued: 4096,
+            max_requests: 4096,
             max_attempts: 3,
         }
     }
@@ -352,16 +354,17 @@ impl FetchRouter {
 
     // ---- peers ------------------------------------------------------------
 
-    /// A session is established: the peer can take requests.
+    /// A session is established: the peer can take requests. For a peer
+    /// already registered only the capabilities are replaced.
     pub fn add_peer(&mut self, peer_id: PeerId, caps: PeerCapabilities) {
-        self.peers.insert(
-            peer_id,
-            PeerSlot {
+        self.peers
+            .entry(peer_id)
+            .and_modify(|slot| slot.caps = caps)
+            .or_insert(PeerSlot {
                 caps,
                 in_flight: [None; 3],
                 history: 0,
-            },
-        );
+            });
         for kind in RequestKind::ALL {
             self.dispatch_to(peer_id, kind);
         }
@@ -432,10 +435,10 @@ impl FetchRouter {
         if !self.any_capable(&request) {
             return Err(FetchError::NoCapablePeer);
         }
-        let best = self.best_idle_peer(&request, &[]);
-        if best.is_none() && self.queued() >= self.config.max_queued {
-            return Err(FetchError::QueueFull);
+        if self.requests.len() >= self.config.max_requests {
+            return Err(FetchError::TooManyRequests);
         }
+        let best = self.best_idle_peer(&request, &[]);
         let id = RequestId(self.next_id);
         self.next_id += 1;
         self.requests.insert(
@@ -619,7 +622,7 @@ impl FetchRouter {
         let priority = entry.priority;
         match self.best_idle_peer(&entry.request, &entry.tried) {
             Some(peer_id) => self.send(request_id, peer_id),
-            // A retry is never refused for room: it held a place already.
+            // A retry holds its place among the tracked requests already.
             None => self.enqueue(request_id, priority, front),
         }
     }

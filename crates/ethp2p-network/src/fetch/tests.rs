@@ -222,21 +222,31 @@ fn high_priority_jumps_the_queue() {
 }
 
 #[test]
-fn a_busy_capable_peer_queues_and_the_queue_is_bounded() {
+fn a_busy_capable_peer_queues_and_requests_are_bounded() {
     let mut r = FetchRouter::new(FetchConfig {
-        max_queued: 2,
+        max_requests: 4,
         ..FetchConfig::default()
     });
     r.add_peer(pid(1), caps(None, 10));
     r.submit(headers(1, 1), Priority::Normal).unwrap();
     r.submit(headers(2, 1), Priority::Normal).unwrap();
     r.submit(headers(3, 1), Priority::High).unwrap();
+    assert_eq!((r.in_flight(), r.queued()), (1, 2));
+    // Another kind goes straight out while there is room.
+    assert!(r.submit(bodies(1, None), Priority::Normal).is_ok());
+    assert_eq!(r.in_flight(), 2);
     assert_eq!(
         r.submit(headers(4, 1), Priority::High),
-        Err(FetchError::QueueFull)
+        Err(FetchError::TooManyRequests)
     );
-    // Another kind still goes straight out.
-    assert!(r.submit(bodies(1, None), Priority::Normal).is_ok());
+    let receipts = FetchRequest::Receipts {
+        hashes: vec![],
+        range: None,
+    };
+    assert_eq!(
+        r.submit(receipts, Priority::Normal),
+        Err(FetchError::TooManyRequests)
+    );
 }
 
 #[test]
@@ -611,7 +621,7 @@ fn routing_throughput() {
     const STEPS: usize = 100_000;
     let mut rng = StdRng::seed_from_u64(42);
     let mut r = FetchRouter::new(FetchConfig {
-        max_queued: 2 * OUTSTANDING,
+        max_requests: 2 * OUTSTANDING,
         max_attempts: 3,
     });
     for n in 0..PEERS {
@@ -698,4 +708,128 @@ fn routing_throughput() {
             "steps_per_sec": STEPS as f64 / secs,
         })
     );
+}
+
+// ---- random driving: slots, queue and requests stay in step --------------------
+
+fn assert_router_consistent(r: &FetchRouter) {
+    let queued: Vec<RequestId> = r.high.iter().chain(r.normal.iter()).copied().collect();
+    for id in &queued {
+        let e = r.requests.get(id).expect("queued request exists");
+        assert!(e.peer.is_none(), "queued and in flight");
+        // The routing invariant: nothing waits while an idle peer could serve it.
+        assert!(
+            r.best_idle_peer(&e.request, &[]).is_none(),
+            "{id:?} waits beside an idle capable peer"
+        );
+    }
+    let mut sorted = queued.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), queued.len(), "queued twice");
+    for (id, e) in &r.requests {
+        match e.peer {
+            Some(p) => {
+                let slot = r.peers.get(&p).expect("in flight on a known peer");
+                assert_eq!(slot.in_flight[e.request.kind().index()], Some(*id));
+            }
+            None => assert!(queued.contains(id), "{id:?} neither queued nor in flight"),
+        }
+    }
+    for (p, slot) in &r.peers {
+        for id in slot.in_flight.iter().flatten() {
+            assert_eq!(r.requests.get(id).and_then(|e| e.peer), Some(*p));
+        }
+    }
+    assert!(r.requests.len() <= r.config.max_requests);
+}
+
+/// Random peers joining and leaving, range updates, submissions, answers
+/// (good, empty, invalid), failures and cancellations.
+#[test]
+fn routing_state_stays_consistent_under_random_events() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    for seed in 0..20u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut r = FetchRouter::new(FetchConfig {
+            max_requests: 16,
+            max_attempts: 3,
+        });
+        let mut sent_ids: Vec<RequestId> = Vec::new();
+        let (mut sends, mut fails) = (0, 0);
+        for _ in 0..3000 {
+            let n: u8 = rng.random_range(0..8);
+            match rng.random_range(0..10u8) {
+                0 => {
+                    let latest = rng.random_range(0..200);
+                    let range = (rng.random_range(0..3u8) > 0).then_some((latest / 2, latest));
+                    r.add_peer(pid(n), caps(range, rng.random_range(1..100)));
+                }
+                1 => r.remove_peer(pid(n)),
+                2 => {
+                    let latest = rng.random_range(0..200);
+                    r.set_block_range(
+                        pid(n),
+                        Some(BlockRange {
+                            earliest: 0,
+                            latest,
+                        }),
+                    );
+                }
+                3 | 4 => {
+                    let block = rng.random_range(0..200);
+                    let req = match rng.random_range(0..3u8) {
+                        0 => headers(block, rng.random_range(0..4)),
+                        1 => bodies(rng.random_range(0..3), Some((block, block))),
+                        _ => FetchRequest::Receipts {
+                            hashes: vec![hash_of(block)],
+                            range: None,
+                        },
+                    };
+                    let priority = if rng.random_range(0..2u8) == 0 {
+                        Priority::High
+                    } else {
+                        Priority::Normal
+                    };
+                    let _ = r.submit(req, priority);
+                }
+                5 | 6 if !sent_ids.is_empty() => {
+                    let id = sent_ids.swap_remove(rng.random_range(0..sent_ids.len()));
+                    let answer = match rng.random_range(0..4u8) {
+                        0 => FetchResponse::Headers(vec![]),
+                        1 => FetchResponse::Bodies { count: 1 },
+                        2 => FetchResponse::Receipts { count: 5 },
+                        _ => FetchResponse::Headers(chain(1..=2)),
+                    };
+                    let _ = r.on_response(id, &answer);
+                }
+                7 if !sent_ids.is_empty() => {
+                    let id = sent_ids.swap_remove(rng.random_range(0..sent_ids.len()));
+                    let f = if rng.random_range(0..2u8) == 0 {
+                        RequestFailure::Timeout
+                    } else {
+                        RequestFailure::ConnectionClosed
+                    };
+                    let _ = r.on_request_failed(id, f);
+                }
+                8 => {
+                    let id = RequestId(rng.random_range(0..r.next_id.max(1)));
+                    r.cancel(id);
+                }
+                _ => r.report_bad_data(pid(n), ReputationChangeKind::BadMessage),
+            }
+            while let Some(a) = r.poll_action() {
+                match a {
+                    FetchAction::Send { request_id, .. } => {
+                        sent_ids.push(request_id);
+                        sends += 1;
+                    }
+                    FetchAction::Failed { .. } => fails += 1,
+                    _ => {}
+                }
+            }
+            assert_router_consistent(&r);
+        }
+        assert!(sends > 200 && fails > 10, "{sends} {fails}");
+    }
 }
