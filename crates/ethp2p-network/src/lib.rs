@@ -1,11 +1,23 @@
-//! Above the session manager: the network layer.
+//! The network layer above the session manager.
 //!
+//! - [`peers`]: the [`PeersManager`](peers::PeersManager): known peers and
+//!   their kinds, reputation, bans, back-off, inbound admission, outbound
+//!   slots, dialing and rotation.
+//! - [`fetch`]: the [`FetchRouter`](fetch::FetchRouter): routes header, body
+//!   and receipt requests to the best idle capable peer and checks the
+//!   answers' structure.
 //! - [`transactions`]: transaction gossip — decoding pooled and broadcast
 //!   transactions, validating announcements per eth version, the sans-IO
 //!   transaction fetcher, full-body / hash propagation, and the first-seen
 //!   record a mempool listener streams.
+//!
+//! The cores open no socket, spawn no task and read no clock: they are fed
+//! events and `now` (`tokio::time::Instant`) and asked for actions and their
+//! next deadline. The network manager drives them.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod fetch;
+pub mod peers;
 pub mod transactions;
