@@ -5,5 +5,6 @@ pub mod chain;
 pub mod forkid;
 pub mod handshake;
 pub mod message;
+pub mod snap;
 pub mod status;
 pub mod version;
