@@ -135,7 +135,7 @@ async fn every_check_passes_against_the_ethp2p_node() {
     let mut skipped = vec!["NewPooledTxs"];
     skipped.extend(SNAP_CHECKS);
     assert_all_pass_except(&run, &skipped);
-    assert_eq!(run.checks.len(), 28);
+    assert_eq!(run.checks.len(), 29);
     assert!(run.elapsed_ms < 30_000.0, "took {} ms", run.elapsed_ms);
     let _ = child.kill().await;
 }
@@ -374,8 +374,12 @@ async fn echoing_the_wrong_request_id_fails() {
 async fn ignoring_unknown_message_ids_fails() {
     assert_fault_caught(
         Fault::IgnoresUnknownIds,
-        "^(Status|UnknownMessageId)",
-        &["UnknownMessageIdInRange", "UnknownMessageIdBeyondRange"],
+        "^(Status|UnknownMessageId|RemovedMessageId)",
+        &[
+            "UnknownMessageIdInRange",
+            "RemovedMessageId",
+            "UnknownMessageIdBeyondRange",
+        ],
     )
     .await;
 }

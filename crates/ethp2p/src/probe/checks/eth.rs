@@ -7,9 +7,9 @@ use alloy_rlp::Header;
 use bytes::Bytes;
 use ethp2p_eth::{
     message::{
-        BlockHashOrNumber, BlockRangeUpdate, EthMessage, GetBlockHeaders,
-        NewPooledTransactionHashes, NewPooledTransactionHashes68, NewPooledTransactionHashes72,
-        RawList, RequestPair,
+        BlockHashNumber, BlockHashOrNumber, BlockRangeUpdate, EthMessage, GetBlockHeaders,
+        NewBlockHashes, NewPooledTransactionHashes, NewPooledTransactionHashes68,
+        NewPooledTransactionHashes72, RawList, RequestPair,
     },
     version::EthVersion,
 };
@@ -347,24 +347,58 @@ pub(super) async fn header_requests(ctx: &mut Ctx, r: &mut Record, pairing: Pair
     pass("every request answered with its id")
 }
 
-pub(super) async fn unknown_id(ctx: &mut Ctx, r: &mut Record, in_range: bool) -> Outcome {
+/// Which id the unknown-id checks send.
+#[derive(Clone, Copy)]
+pub(super) enum UnknownId {
+    /// 0x0b: inside every eth version's range, assigned in none.
+    InRange,
+    /// A message the negotiated version removed (well-formed for the version that had it).
+    Removed,
+    /// The first id after every shared capability.
+    BeyondRange,
+}
+
+pub(super) async fn unknown_id(ctx: &mut Ctx, r: &mut Record, which: UnknownId) -> Outcome {
+    r.expected = "Disconnect (geth: 0x10 subprotocol error)".into();
     let (mut conn, _) = match ctx.session().await {
         Ok(s) => s,
         Err(e) => return fail(format!("no session: {e}")),
     };
-    let sent = if in_range {
-        // 0x0b is inside every eth version's range and assigned in none.
-        r.sent = format!(
-            "eth message 0x0b (unassigned, inside the eth/{} range) with payload 0xc0",
-            conn.eth_version().map(|v| v.as_u8()).unwrap_or(0)
-        );
-        conn.send_eth_raw(0x0b, &[alloy_rlp::EMPTY_LIST_CODE]).await
-    } else {
-        let id = conn.first_unused_id();
-        r.sent = format!("message id {id:#04x}, the first beyond every shared capability");
-        conn.send_raw(id, &[alloy_rlp::EMPTY_LIST_CODE]).await
+    let Some(version) = conn.eth_version() else {
+        return fail("eth is not shared");
     };
-    r.expected = "Disconnect (geth: 0x10 subprotocol error)".into();
+    let v = version.as_u8();
+    let sent = match which {
+        UnknownId::InRange => {
+            r.sent =
+                format!("eth message 0x0b (unassigned, inside the eth/{v} range), payload 0xc0");
+            conn.send_eth_raw(0x0b, &[alloy_rlp::EMPTY_LIST_CODE]).await
+        }
+        UnknownId::Removed => {
+            let removed = if version.has_block_range() {
+                // NewBlockHashes, gone since eth/69 (EIP-7642).
+                EthMessage::NewBlockHashes(NewBlockHashes(vec![BlockHashNumber {
+                    hash: ctx.hash(),
+                    number: 1,
+                }]))
+            } else if version > EthVersion::Eth66 {
+                // GetNodeData, gone since eth/67 (EIP-4938).
+                EthMessage::GetNodeData(RequestPair::new(1, vec![ctx.hash()]))
+            } else {
+                return skip("eth/66 removed no message");
+            };
+            r.sent = format!(
+                "{} (well-formed, removed before eth/{v}) on eth/{v}",
+                removed.id()
+            );
+            conn.send_eth(&removed).await
+        }
+        UnknownId::BeyondRange => {
+            let id = conn.first_unused_id();
+            r.sent = format!("message id {id:#04x}, the first beyond every shared capability");
+            conn.send_raw(id, &[alloy_rlp::EMPTY_LIST_CODE]).await
+        }
+    };
     if let Err(e) = sent {
         return fail(e);
     }

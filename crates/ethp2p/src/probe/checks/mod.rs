@@ -138,6 +138,7 @@ pub const CHECKS: &[&str] = &[
     "ZeroRequestID",
     "BlockHeadersFromGenesis",
     "UnknownMessageIdInRange",
+    "RemovedMessageId",
     "UnknownMessageIdBeyondRange",
     "NewPooledTxs",
     "Snap/AccountRangeUnknownRoot",
@@ -182,8 +183,9 @@ pub async fn run(name: &str, ctx: &mut Ctx, r: &mut Record) -> Outcome {
         "SameRequestID" => eth::header_requests(ctx, r, eth::Pairing::SameId).await,
         "ZeroRequestID" => eth::header_requests(ctx, r, eth::Pairing::Zero).await,
         "BlockHeadersFromGenesis" => eth::header_requests(ctx, r, eth::Pairing::FromGenesis).await,
-        "UnknownMessageIdInRange" => eth::unknown_id(ctx, r, true).await,
-        "UnknownMessageIdBeyondRange" => eth::unknown_id(ctx, r, false).await,
+        "UnknownMessageIdInRange" => eth::unknown_id(ctx, r, eth::UnknownId::InRange).await,
+        "RemovedMessageId" => eth::unknown_id(ctx, r, eth::UnknownId::Removed).await,
+        "UnknownMessageIdBeyondRange" => eth::unknown_id(ctx, r, eth::UnknownId::BeyondRange).await,
         "NewPooledTxs" => eth::new_pooled_txs(ctx, r).await,
         "Snap/AccountRangeUnknownRoot" => {
             snap::snap_empty(ctx, r, SnapMessageId::GetAccountRange).await
