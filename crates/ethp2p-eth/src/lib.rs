@@ -6,5 +6,6 @@ pub mod exchange;
 pub mod forkid;
 pub mod handshake;
 pub mod message;
+pub mod snap;
 pub mod status;
 pub mod version;

@@ -28,6 +28,8 @@ pub(crate) enum Command {
     Node(Box<NodeArgs>),
     /// Dial one node, run ECIES + Hello + Status, print its Hello and Status as JSON.
     Handshake(HandshakeArgs),
+    /// Check a node's devp2p/eth/snap conformance without a chain: Hello, Status, bad input, request ids, unknown ids, snap's chain-less answers.
+    Probe(ProbeArgs),
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
     /// Benchmark the stack (RLPx, devp2p, eth, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
@@ -127,6 +129,33 @@ pub(crate) struct HandshakeArgs {
     /// Seconds allowed for each stage (TCP connect, ECIES, Hello, Status).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: f64,
+}
+
+/// Options of `ethp2p probe`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProbeArgs {
+    /// The node to check, as `enode://<id>@<ip>:<port>`.
+    #[arg(value_name = "ENODE")]
+    pub enode: NodeRecord,
+    /// Print one JSON object per check, then a summary object.
+    #[arg(long, conflicts_with = "tap")]
+    pub json: bool,
+    /// Print TAP version 13, one test point per check (as hive reads it).
+    #[arg(long)]
+    pub tap: bool,
+    /// Run only the checks whose name matches this regular expression (e.g. `BadStatus|Snap/`).
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub run: Option<regex_automata::meta::Regex>,
+    /// Seconds allowed for each read and each connection stage.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Seed of the random values (keys, hashes, names) to replay a run [default: random, printed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+fn parse_regex(s: &str) -> Result<regex_automata::meta::Regex, String> {
+    regex_automata::meta::Regex::new(s).map_err(|e| format!("invalid regular expression: {e}"))
 }
 
 /// Parses a NodeArgs from `args` (without the program and subcommand names);

@@ -11,6 +11,7 @@ mod enr;
 mod handshake;
 mod metrics;
 mod node;
+mod probe;
 mod rpc;
 
 use clap::{error::ErrorKind, Parser};
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Handshake(args)) => handshake::run(args),
+        Some(Command::Probe(args)) => probe::run(args),
         Some(Command::Keygen) => {
             let key = ethp2p_rlpx::generate_secret_key();
             let id = ethp2p_rlpx::key::peer_id_from_secret_key(&key);

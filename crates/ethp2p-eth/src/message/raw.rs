@@ -351,6 +351,17 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    /// Takes the next item, string or list, as its complete encoding (header
+    /// and payload), zero-copy when possible. Only its header is checked.
+    pub(crate) fn raw_item(&mut self) -> Result<Bytes, EthMessageError> {
+        let start = self.buf;
+        skip_item(&mut self.buf).map_err(|e| self.rlp_error(e))?;
+        let encoded = start
+            .get(..start.len() - self.buf.len())
+            .ok_or_else(|| self.rlp_error(alloy_rlp::Error::InputTooShort))?;
+        self.share(encoded)
+    }
+
     /// Fails if the current list has elements left (like geth's RLP struct
     /// decoding, which rejects extra elements unless a field is marked `tail`).
     pub(crate) fn finish_list(self) -> Result<(), EthMessageError> {

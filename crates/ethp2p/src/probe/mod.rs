@@ -1,0 +1,85 @@
+//! `ethp2p probe <enode>`: a conformance probe that needs no chain.
+//!
+//! It dials the node, mirrors the remote's own Status back (which passes
+//! geth's and reth's Status checks whatever chain the remote follows), and
+//! runs the chain-less checks of geth's `ethtest` suite plus the behaviour
+//! geth shows on bad input (reference `network-layer.md` §5). Each check runs
+//! on its own connection(s), records what it sent, what is expected and
+//! what came back, and ends PASS, FAIL or SKIP with the reason.
+//!
+//! Output: text (default), JSON lines (`--json`), or TAP version 13
+//! (`--tap`, one test point per check, as hive reads it). Exit code 1 when
+//! any check fails.
+
+mod checks;
+mod conn;
+mod report;
+
+pub use checks::CHECKS;
+
+use crate::cli::ProbeArgs;
+use checks::{Ctx, Record, Verdict};
+use rand::{rngs::StdRng, SeedableRng};
+use report::{CheckReport, Format};
+use std::{process::ExitCode, time::Duration};
+use tokio::time::Instant;
+
+/// Runs the command; returns the process exit code.
+pub fn run(args: ProbeArgs) -> ExitCode {
+    let rt = match crate::runtime_or_exit(false) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let format = if args.json {
+        Format::Json
+    } else if args.tap {
+        Format::Tap
+    } else {
+        Format::Text
+    };
+    let selected: Vec<&'static str> = CHECKS
+        .iter()
+        .copied()
+        .filter(|name| args.run.as_ref().is_none_or(|re| re.is_match(name)))
+        .collect();
+    if selected.is_empty() {
+        eprintln!(
+            "error: --run matches no check (checks: {})",
+            CHECKS.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let mut ctx = Ctx {
+        target: args.enode,
+        timeout: Duration::from_secs_f64(args.timeout),
+        rng: StdRng::seed_from_u64(seed),
+    };
+    let mut out = report::Printer::new(format, args.enode, seed, selected.len());
+    let start = Instant::now();
+    let mut failed = 0;
+    rt.block_on(async {
+        for (i, name) in selected.iter().enumerate() {
+            let t = Instant::now();
+            let mut record = Record::default();
+            let (verdict, why) = checks::run(name, &mut ctx, &mut record).await;
+            if verdict == Verdict::Fail {
+                failed += 1;
+            }
+            out.check(&CheckReport {
+                number: i + 1,
+                name,
+                verdict,
+                why,
+                record,
+                elapsed: t.elapsed(),
+            });
+        }
+    });
+    out.summary(start.elapsed());
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,431 @@
+//! `ethp2p probe` as a process, against ethp2p's own node (every check must
+//! pass or be skipped for a stated reason) and against a peer built here
+//! that behaves correctly but for one deliberate fault, on which the check
+//! for that fault must fail (and only the checks for it).
+//!
+//! Synchronisation is on observable state only: the node's enode line on
+//! stdout, the probe's exit and its JSON lines. No fixed sleep orders anything.
+
+use ethp2p_eth::{
+    chain::ChainSpec,
+    handshake::{eth_protocols, status_exchange},
+    message::{BlockHashOrNumber, EthMessage, EthMessageError},
+    snap::{chainless_response, snap_protocols, SnapMessage, SnapVersion},
+    version::EthVersion,
+};
+use ethp2p_rlpx::{key::peer_id_from_secret_key, SecretKey};
+use ethp2p_wire::{DisconnectReason, HelloMessage, P2PConfig, P2PError, P2PStream, P2P_VERSION};
+use futures::future::poll_fn;
+use serde_json::Value;
+use std::{collections::BTreeMap, process::Stdio, time::Duration};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    net::{TcpListener, TcpStream},
+    process::Command,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
+/// Upper bound of any wait in these tests.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The result of one probe run: exit success, check → (result, why), summary.
+struct ProbeRun {
+    success: bool,
+    checks: BTreeMap<String, (String, String)>,
+    elapsed_ms: f64,
+    stdout: String,
+}
+
+impl ProbeRun {
+    fn result(&self, check: &str) -> &str {
+        match self.checks.get(check) {
+            Some((r, _)) => r,
+            None => panic!("no result for {check}:\n{}", self.stdout),
+        }
+    }
+}
+
+async fn probe(enode: &str, extra: &[&str]) -> ProbeRun {
+    let out = tokio::time::timeout(
+        WAIT,
+        Command::new(BIN)
+            .args(["probe", enode, "--json", "--seed", "7"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("probe finished in time")
+    .expect("probe ran");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut checks = BTreeMap::new();
+    let mut elapsed_ms = f64::NAN;
+    for line in stdout.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if let Some(s) = v.get("summary") {
+            elapsed_ms = s["elapsedMs"].as_f64().unwrap();
+        } else {
+            checks.insert(
+                v["check"].as_str().unwrap().to_string(),
+                (
+                    v["result"].as_str().unwrap().to_string(),
+                    v["why"].as_str().unwrap().to_string(),
+                ),
+            );
+        }
+    }
+    ProbeRun {
+        success: out.status.success(),
+        checks,
+        elapsed_ms,
+        stdout,
+    }
+}
+
+/// Asserts every check passed except `skipped`, which were skipped.
+fn assert_all_pass_except(run: &ProbeRun, skipped: &[&str]) {
+    for (name, (result, why)) in &run.checks {
+        let want = if skipped.contains(&name.as_str()) {
+            "SKIP"
+        } else {
+            "PASS"
+        };
+        assert_eq!(result, want, "{name}: {why}\n{}", run.stdout);
+    }
+    for s in skipped {
+        assert!(run.checks.contains_key(*s), "{s} did not run");
+    }
+    assert!(run.success, "exit code says failure:\n{}", run.stdout);
+}
+
+const SNAP_CHECKS: [&str; 6] = [
+    "Snap/AccountRangeUnknownRoot",
+    "Snap/StorageRangesUnknownRoot",
+    "Snap/ByteCodesUnknown",
+    "Snap/TrieNodesUnknownRoot",
+    "Snap/GetTrieNodesOnSnap2",
+    "Snap/BlockAccessListsUnknown",
+];
+
+#[tokio::test]
+async fn every_check_passes_against_the_ethp2p_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["node", "--no-bootnodes", "--port", "0", "--no-rpc"])
+        .args(["--addr", "127.0.0.1", "--datadir"])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ethp2p node");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let enode = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("enode line in time")
+        .unwrap()
+        .expect("enode line");
+    assert!(enode.starts_with("enode://"), "{enode}");
+
+    let run = probe(&enode, &[]).await;
+    // The node holds no transaction pool and does not speak snap: those
+    // checks are skipped, everything else passes.
+    let mut skipped = vec!["NewPooledTxs"];
+    skipped.extend(SNAP_CHECKS);
+    assert_all_pass_except(&run, &skipped);
+    assert_eq!(run.checks.len(), 29);
+    assert!(run.elapsed_ms < 30_000.0, "took {} ms", run.elapsed_ms);
+    let _ = child.kill().await;
+}
+
+/// The one thing a [`TestPeer`] gets wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    None,
+    AcceptsInvalidBlockRange,
+    DisconnectsOnNonexistentHeaders,
+    EchoesWrongRequestId,
+    IgnoresUnknownIds,
+    CollapsesUnavailableBals,
+}
+
+/// Starts a peer on loopback that speaks eth/69 (and `snap`), answers every
+/// request with the empty response, and disconnects on bad input, except
+/// for `fault`. Returns its enode.
+async fn start_peer(fault: Fault, snap: Option<SnapVersion>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let key = SecretKey::from_byte_array([0x42; 32]).unwrap();
+    let id = peer_id_from_secret_key(&key);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(serve(stream, key, fault, snap));
+        }
+    });
+    format!("enode://{}@127.0.0.1:{port}", hex::encode(id))
+}
+
+async fn serve(stream: TcpStream, key: SecretKey, fault: Fault, snap: Option<SnapVersion>) {
+    let timeout = Duration::from_secs(5);
+    let Ok(rlpx) = ethp2p_rlpx::accept(stream, &key, timeout).await else {
+        return;
+    };
+    let mut protocols = eth_protocols(&[EthVersion::Eth69]);
+    protocols.extend(snap_protocols(snap.as_slice()));
+    let hello = HelloMessage {
+        protocol_version: P2P_VERSION,
+        client_id: format!("test-peer/{fault:?}"),
+        capabilities: protocols.iter().map(|p| p.cap.clone()).collect(),
+        port: 0,
+        id: peer_id_from_secret_key(&key),
+    };
+    let Ok((mut p2p, _)) =
+        ethp2p_wire::handshake(rlpx, &hello, &protocols, P2PConfig::default()).await
+    else {
+        return;
+    };
+    let chain = ChainSpec::mainnet();
+    let head = chain.genesis_head();
+    let status = chain.status(&head);
+    let filter = chain.fork_filter(head);
+    if status_exchange(&mut p2p, &status, &filter, timeout)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let eth = p2p.shared_capabilities().index_of("eth");
+    let snap_index = p2p.shared_capabilities().index_of("snap");
+    loop {
+        // Read; while waiting, write what is queued (Pongs to the probe's Pings).
+        let next = poll_fn(|cx| {
+            let r = p2p.poll_next_message(cx);
+            if r.is_pending() {
+                let _ = p2p.poll_flush(cx);
+            }
+            r
+        })
+        .await;
+        let msg = match next {
+            None => return,
+            Some(Err(P2PError::UnknownMessageId(_))) if fault == Fault::IgnoresUnknownIds => {
+                continue
+            }
+            Some(Err(e)) => {
+                let reason = e
+                    .disconnect_reason()
+                    .unwrap_or(DisconnectReason::ProtocolBreach);
+                return hang_up(&mut p2p, reason).await;
+            }
+            Some(Ok(m)) => m,
+        };
+        let answer: Option<(usize, u8, Vec<u8>)> = if Some(msg.protocol) == eth {
+            match EthMessage::decode_bytes(EthVersion::Eth69, msg.id, msg.payload.freeze()) {
+                // The decoder refuses earliest > latest.
+                Err(EthMessageError::InvalidBlockRange(_)) => {
+                    if fault == Fault::AcceptsInvalidBlockRange {
+                        continue;
+                    }
+                    return hang_up(&mut p2p, DisconnectReason::SubprotocolSpecific).await;
+                }
+                Err(_) if fault == Fault::IgnoresUnknownIds => continue,
+                Err(_) => return hang_up(&mut p2p, DisconnectReason::ProtocolBreach).await,
+                Ok(EthMessage::GetBlockHeaders(p))
+                    if fault == Fault::DisconnectsOnNonexistentHeaders
+                        && p.message.start == BlockHashOrNumber::Number(u64::MAX) =>
+                {
+                    return hang_up(&mut p2p, DisconnectReason::UselessPeer).await;
+                }
+                Ok(m) => m.empty_response().map(|mut r| {
+                    if fault == Fault::EchoesWrongRequestId {
+                        let id = r.request_id().unwrap_or_default();
+                        r.set_request_id(id.wrapping_add(1));
+                    }
+                    (msg.protocol, r.id().as_u8(), r.encoded().to_vec())
+                }),
+            }
+        } else if Some(msg.protocol) == snap_index {
+            let version = snap.unwrap_or(SnapVersion::Snap1);
+            match SnapMessage::decode_bytes(version, msg.id, msg.payload.freeze()) {
+                Err(_) => return hang_up(&mut p2p, DisconnectReason::ProtocolBreach).await,
+                Ok(m) => chainless_response(&m).map(|mut r| {
+                    if let SnapMessage::BlockAccessLists(p) = &mut r {
+                        if fault == Fault::CollapsesUnavailableBals {
+                            // Skips what it lacks, as ByteCodes does: wrong for BALs.
+                            p.message = Default::default();
+                        }
+                    }
+                    (msg.protocol, r.id().as_u8(), r.encoded().to_vec())
+                }),
+            }
+        } else {
+            None
+        };
+        if let Some((protocol, id, payload)) = answer {
+            if p2p.send(protocol, id, &payload).is_err()
+                || poll_fn(|cx| p2p.poll_flush(cx)).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+async fn hang_up(p2p: &mut P2PStream<TcpStream>, reason: DisconnectReason) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), p2p.disconnect(reason)).await;
+}
+
+#[tokio::test]
+async fn a_correct_snap1_peer_passes_every_check() {
+    let enode = start_peer(Fault::None, Some(SnapVersion::Snap1)).await;
+    let run = probe(&enode, &[]).await;
+    assert_all_pass_except(
+        &run,
+        &[
+            "NewPooledTxs",
+            "Snap/GetTrieNodesOnSnap2",
+            "Snap/BlockAccessListsUnknown",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_correct_snap2_peer_passes_every_check() {
+    let enode = start_peer(Fault::None, Some(SnapVersion::Snap2)).await;
+    let run = probe(&enode, &["--run", "Snap/|Status|Ping"]).await;
+    assert_all_pass_except(&run, &["Snap/TrieNodesUnknownRoot"]);
+    assert_eq!(run.result("Snap/GetTrieNodesOnSnap2"), "PASS");
+    assert_eq!(run.result("Snap/BlockAccessListsUnknown"), "PASS");
+}
+
+/// Runs the checks matching `filter` against a peer with `fault`: the
+/// `failing` ones fail, every other selected one passes, the exit code is 1.
+async fn assert_fault_caught(fault: Fault, filter: &str, failing: &[&str]) {
+    assert_fault_caught_with(fault, None, filter, failing).await
+}
+
+async fn assert_fault_caught_with(
+    fault: Fault,
+    snap: Option<SnapVersion>,
+    filter: &str,
+    failing: &[&str],
+) {
+    let enode = start_peer(fault, snap).await;
+    let run = probe(&enode, &["--run", filter, "--timeout", "0.5"]).await;
+    assert!(
+        !run.success,
+        "{fault:?}: exit code says success\n{}",
+        run.stdout
+    );
+    for (name, (result, why)) in &run.checks {
+        let want = if failing.contains(&name.as_str()) {
+            "FAIL"
+        } else {
+            "PASS"
+        };
+        assert_eq!(result, want, "{fault:?}, {name}: {why}\n{}", run.stdout);
+    }
+    for f in failing {
+        assert!(run.checks.contains_key(*f), "{f} did not run");
+    }
+}
+
+#[tokio::test]
+async fn accepting_an_invalid_block_range_fails() {
+    assert_fault_caught(
+        Fault::AcceptsInvalidBlockRange,
+        "^(Status|BlockRangeUpdate)",
+        &["BlockRangeUpdateInvalid"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn disconnecting_on_a_nonexistent_header_request_fails() {
+    assert_fault_caught(
+        Fault::DisconnectsOnNonexistentHeaders,
+        "^(Status|GetNonexistentBlockHeaders|ZeroRequestID)$",
+        &["GetNonexistentBlockHeaders"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn echoing_the_wrong_request_id_fails() {
+    assert_fault_caught(
+        Fault::EchoesWrongRequestId,
+        "^(Status|Ping|SimultaneousRequests|SameRequestID|ZeroRequestID|BlockHeadersFromGenesis)$",
+        &[
+            "SimultaneousRequests",
+            "SameRequestID",
+            "ZeroRequestID",
+            "BlockHeadersFromGenesis",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ignoring_unknown_message_ids_fails() {
+    assert_fault_caught(
+        Fault::IgnoresUnknownIds,
+        "^(Status|UnknownMessageId|RemovedMessageId)",
+        &[
+            "UnknownMessageIdInRange",
+            "RemovedMessageId",
+            "UnknownMessageIdBeyondRange",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn collapsing_unavailable_bals_fails() {
+    assert_fault_caught_with(
+        Fault::CollapsesUnavailableBals,
+        Some(SnapVersion::Snap2),
+        "^(Status|Snap/ByteCodesUnknown|Snap/BlockAccessListsUnknown)$",
+        &["Snap/BlockAccessListsUnknown"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn output_formats_and_selection() {
+    let enode = start_peer(Fault::None, None).await;
+    let tap = Command::new(BIN)
+        .args([
+            "probe",
+            &enode,
+            "--tap",
+            "--run",
+            "^(Ping|Snap/ByteCodesUnknown)$",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(tap.status.success());
+    let text = String::from_utf8_lossy(&tap.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "TAP version 13");
+    assert_eq!(lines[1], "1..2");
+    assert!(text.contains("\nok 1 - Ping\n"), "{text}");
+    assert!(
+        text.contains("\nok 2 - Snap/ByteCodesUnknown # SKIP snap is not negotiated"),
+        "{text}"
+    );
+    // A pattern that selects nothing, and one that does not parse, are usage errors.
+    for pattern in ["^NoSuchCheck$", "("] {
+        let out = Command::new(BIN)
+            .args(["probe", &enode, "--run", pattern])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{pattern}");
+    }
+}
