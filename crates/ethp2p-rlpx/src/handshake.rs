@@ -16,7 +16,7 @@ use crate::{
     },
     secrets::{SecretInputs, Secrets},
 };
-use alloy_primitives::{keccak256, B256};
+use alloy_primitives::B256;
 use alloy_rlp::{Encodable, Header};
 use bytes::BytesMut;
 use rand::{Rng, RngCore};
@@ -517,7 +517,9 @@ pub fn legacy_auth_for_tests(
     let mut body = Vec::with_capacity(LEGACY_AUTH_PLAIN);
     body.extend_from_slice(&compact);
     body.push(i32::from(recid) as u8);
-    body.extend_from_slice(keccak256(peer_id_from_public_key(&eph_pub)).as_slice());
+    body.extend_from_slice(
+        alloy_primitives::keccak256(peer_id_from_public_key(&eph_pub)).as_slice(),
+    );
     body.extend_from_slice(peer_id_from_secret_key(secret).as_slice());
     body.extend_from_slice(nonce.as_slice());
     body.push(0);

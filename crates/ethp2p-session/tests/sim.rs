@@ -589,7 +589,7 @@ fn goodbye_slots_come_back_when_their_task_is_dropped() {
     paused_runtime().block_on(async {
         let chain = ChainSpec::mainnet();
         let head = chain.genesis_head();
-        let dropping: ethp2p_session::Spawner = Arc::new(|fut| drop(fut));
+        let dropping: ethp2p_session::Spawner = Arc::new(drop);
         let mgr = SessionManager::new(SessionManagerParams {
             secret_key: secret_key(7),
             config: SessionsConfig::default(),

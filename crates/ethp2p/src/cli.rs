@@ -133,7 +133,7 @@ pub(crate) struct HandshakeArgs {
 
 /// Options of `ethp2p probe`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ProbeArgs {
+pub(crate) struct ProbeArgs {
     /// The node to check, as `enode://<id>@<ip>:<port>`.
     #[arg(value_name = "ENODE")]
     pub enode: NodeRecord,

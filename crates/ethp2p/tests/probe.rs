@@ -8,7 +8,8 @@
 
 use ethp2p_eth::{
     chain::ChainSpec,
-    handshake::{eth_protocols, status_exchange},
+    exchange::status_exchange,
+    handshake::eth_protocols,
     message::{BlockHashOrNumber, EthMessage, EthMessageError},
     snap::{chainless_response, snap_protocols, SnapMessage, SnapVersion},
     version::EthVersion,

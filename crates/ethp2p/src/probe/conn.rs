@@ -39,7 +39,7 @@ const PONG: u64 = 0x03;
 
 /// One frame from the remote, decoded as far as the base protocol goes.
 #[derive(Debug)]
-pub enum Frame {
+pub(super) enum Frame {
     /// A Hello (first frame), with its decoding result.
     Hello(Result<HelloMessage, alloy_rlp::Error>),
     /// A Disconnect with its reason.
@@ -59,7 +59,7 @@ pub enum Frame {
 
 /// What ended a read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadEnd {
+pub(super) enum ReadEnd {
     /// Nothing arrived before the deadline.
     Timeout,
     /// The remote closed the connection (no Disconnect message).
@@ -80,7 +80,7 @@ impl std::fmt::Display for ReadEnd {
 
 /// A higher-level event: what a check waits for.
 #[derive(Debug)]
-pub enum Event {
+pub(super) enum Event {
     /// An eth message (a request of the remote has been answered with the
     /// empty response by the time it is returned).
     Eth(EthMessage),
@@ -97,14 +97,14 @@ pub enum Event {
 }
 
 /// The protocols the probe offers: every eth version and both snap versions.
-pub fn probe_protocols() -> Vec<Protocol> {
+pub(super) fn probe_protocols() -> Vec<Protocol> {
     let mut p = ethp2p_eth::handshake::eth_protocols(&EthVersion::ALL);
     p.extend(ethp2p_eth::snap::snap_protocols(&SnapVersion::ALL));
     p
 }
 
 /// Our Hello for `key` with `protocols`.
-pub fn hello_for(key: &SecretKey, protocols: &[Protocol]) -> HelloMessage {
+pub(super) fn hello_for(key: &SecretKey, protocols: &[Protocol]) -> HelloMessage {
     HelloMessage {
         protocol_version: ethp2p_wire::P2P_VERSION,
         client_id: format!("ethp2p-probe/v{}", env!("CARGO_PKG_VERSION")),
@@ -115,7 +115,7 @@ pub fn hello_for(key: &SecretKey, protocols: &[Protocol]) -> HelloMessage {
 }
 
 /// A connection after the RLPx handshake.
-pub struct Conn {
+pub(super) struct Conn {
     rlpx: RlpxStream<TcpStream>,
     /// The time allowed for each read.
     pub read_timeout: Duration,
@@ -132,7 +132,7 @@ pub struct Conn {
 
 impl Conn {
     /// TCP connect and RLPx handshake, each under `timeout`.
-    pub async fn dial(
+    pub(super) async fn dial(
         target: &NodeRecord,
         key: &SecretKey,
         timeout: Duration,
@@ -171,13 +171,13 @@ impl Conn {
     }
 
     /// Sends `body` as the Hello (uncompressed), whatever it contains.
-    pub async fn send_hello_raw(&mut self, body: &[u8]) -> Result<(), String> {
+    pub(super) async fn send_hello_raw(&mut self, body: &[u8]) -> Result<(), String> {
         self.frame(&[&[alloy_rlp::EMPTY_STRING_CODE], body])?;
         self.flush().await
     }
 
     /// Sends `hello`, reads the remote's and negotiates the capabilities.
-    pub async fn hello(
+    pub(super) async fn hello(
         &mut self,
         hello: &HelloMessage,
         protocols: &[Protocol],
@@ -217,7 +217,7 @@ impl Conn {
     }
 
     /// The negotiated eth version.
-    pub fn eth_version(&self) -> Option<EthVersion> {
+    pub(super) fn eth_version(&self) -> Option<EthVersion> {
         self.eth.map(|(_, v)| v)
     }
 
@@ -230,7 +230,7 @@ impl Conn {
     }
 
     /// The first absolute id beyond every shared capability.
-    pub fn first_unused_id(&self) -> u64 {
+    pub(super) fn first_unused_id(&self) -> u64 {
         self.shared
             .iter()
             .map(|c| u64::from(c.offset) + u64::from(c.messages))
@@ -239,7 +239,7 @@ impl Conn {
     }
 
     /// Queues and flushes a message with absolute id `id` (snappy-compressed).
-    pub async fn send_raw(&mut self, id: u64, payload: &[u8]) -> Result<(), String> {
+    pub(super) async fn send_raw(&mut self, id: u64, payload: &[u8]) -> Result<(), String> {
         let compressed = self
             .encoder
             .compress_vec(payload)
@@ -251,43 +251,43 @@ impl Conn {
     }
 
     /// Sends an eth message with relative id `id`.
-    pub async fn send_eth_raw(&mut self, id: u8, payload: &[u8]) -> Result<(), String> {
+    pub(super) async fn send_eth_raw(&mut self, id: u8, payload: &[u8]) -> Result<(), String> {
         let (index, _) = self.eth.ok_or("eth is not shared")?;
         let abs = self.offset(index) + u64::from(id);
         self.send_raw(abs, payload).await
     }
 
     /// Sends an eth message.
-    pub async fn send_eth(&mut self, m: &EthMessage) -> Result<(), String> {
+    pub(super) async fn send_eth(&mut self, m: &EthMessage) -> Result<(), String> {
         self.send_eth_raw(m.id().as_u8(), &m.encoded()).await
     }
 
     /// Sends a snap message with relative id `id`.
-    pub async fn send_snap_raw(&mut self, id: u8, payload: &[u8]) -> Result<(), String> {
+    pub(super) async fn send_snap_raw(&mut self, id: u8, payload: &[u8]) -> Result<(), String> {
         let (index, _) = self.snap.ok_or("snap is not shared")?;
         let abs = self.offset(index) + u64::from(id);
         self.send_raw(abs, payload).await
     }
 
     /// Sends a snap message.
-    pub async fn send_snap(&mut self, m: &SnapMessage) -> Result<(), String> {
+    pub(super) async fn send_snap(&mut self, m: &SnapMessage) -> Result<(), String> {
         self.send_snap_raw(m.id().as_u8(), &m.encoded()).await
     }
 
     /// Sends a Ping.
-    pub async fn ping(&mut self) -> Result<(), String> {
+    pub(super) async fn ping(&mut self) -> Result<(), String> {
         self.send_raw(PING, &[alloy_rlp::EMPTY_LIST_CODE]).await
     }
 
     /// Sends a Status (encoded in the format its `version` field selects).
-    pub async fn send_status(&mut self, status: &Status) -> Result<(), String> {
+    pub(super) async fn send_status(&mut self, status: &Status) -> Result<(), String> {
         let mut body = Vec::with_capacity(status.length());
         status.encode(&mut body);
         self.send_eth_raw(0x00, &body).await
     }
 
     /// Sends Disconnect and closes, best effort.
-    pub async fn close(mut self) {
+    pub(super) async fn close(mut self) {
         let payload = DisconnectReason::DisconnectRequested.encode_payload();
         if self.send_raw(DISCONNECT, &payload).await.is_ok() {
             let _ = tokio::time::timeout(
@@ -301,7 +301,7 @@ impl Conn {
     }
 
     /// Reads one frame before `deadline`.
-    pub async fn read_frame(&mut self, deadline: Instant) -> Result<Frame, ReadEnd> {
+    pub(super) async fn read_frame(&mut self, deadline: Instant) -> Result<Frame, ReadEnd> {
         let frame: BytesMut = match timeout_at(deadline, self.rlpx.next()).await {
             Err(_) => return Err(ReadEnd::Timeout),
             Ok(None) => return Err(ReadEnd::Closed),
@@ -336,7 +336,7 @@ impl Conn {
     }
 
     /// Reads until the remote's Status arrives (answering what needs an answer).
-    pub async fn read_status(&mut self) -> Result<Status, String> {
+    pub(super) async fn read_status(&mut self) -> Result<Status, String> {
         let (index, version) = self.eth.ok_or("eth is not shared")?;
         let status_id = self.offset(index);
         let deadline = Instant::now() + self.read_timeout;
@@ -356,7 +356,7 @@ impl Conn {
 
     /// The next event before `deadline`: Pings are answered (and not
     /// returned), requests of the remote get the chain-less answer.
-    pub async fn next_event(&mut self, deadline: Instant) -> Event {
+    pub(super) async fn next_event(&mut self, deadline: Instant) -> Event {
         loop {
             let frame = match self.read_frame(deadline).await {
                 Ok(f) => f,
@@ -417,7 +417,7 @@ fn other(id: u64, why: impl std::fmt::Display) -> Event {
 }
 
 /// A short description of a frame for reports.
-pub fn describe(frame: &Frame) -> String {
+pub(super) fn describe(frame: &Frame) -> String {
     match frame {
         Frame::Hello(Ok(h)) => format!(
             "Hello ({}, caps {})",

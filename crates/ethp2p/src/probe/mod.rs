@@ -15,7 +15,7 @@ mod checks;
 mod conn;
 mod report;
 
-pub use checks::CHECKS;
+pub(crate) use checks::CHECKS;
 
 use crate::cli::ProbeArgs;
 use checks::{Ctx, Record, Verdict};
@@ -25,7 +25,7 @@ use std::{process::ExitCode, time::Duration};
 use tokio::time::Instant;
 
 /// Runs the command; returns the process exit code.
-pub fn run(args: ProbeArgs) -> ExitCode {
+pub(crate) fn run(args: ProbeArgs) -> ExitCode {
     let rt = match crate::runtime_or_exit(false) {
         Ok(rt) => rt,
         Err(code) => return code,

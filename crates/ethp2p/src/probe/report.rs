@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(super) enum Format {
     /// Aligned human-readable lines.
     Text,
     /// One JSON object per check, then a summary object.
@@ -17,7 +17,7 @@ pub enum Format {
 }
 
 /// One finished check.
-pub struct CheckReport<'a> {
+pub(super) struct CheckReport<'a> {
     /// 1-based position in this run.
     pub number: usize,
     /// The check's name.
@@ -33,7 +33,7 @@ pub struct CheckReport<'a> {
 }
 
 /// Prints checks as they finish, and the summary.
-pub struct Printer {
+pub(super) struct Printer {
     format: Format,
     counts: [usize; 3],
 }
@@ -57,7 +57,7 @@ fn yaml(s: &str) -> String {
 
 impl Printer {
     /// Prints the header for a run of `total` checks against `target`.
-    pub fn new(format: Format, target: NodeRecord, seed: u64, total: usize) -> Self {
+    pub(super) fn new(format: Format, target: NodeRecord, seed: u64, total: usize) -> Self {
         match format {
             Format::Text => println!("probing {target} ({total} checks, seed {seed})"),
             Format::Json => {}
@@ -74,7 +74,7 @@ impl Printer {
     }
 
     /// Prints one check.
-    pub fn check(&mut self, c: &CheckReport<'_>) {
+    pub(super) fn check(&mut self, c: &CheckReport<'_>) {
         self.counts[c.verdict as usize] += 1;
         let r = &c.record;
         match self.format {
@@ -133,7 +133,7 @@ impl Printer {
     }
 
     /// Prints the totals.
-    pub fn summary(&self, elapsed: Duration) {
+    pub(super) fn summary(&self, elapsed: Duration) {
         let [pass, fail, skip] = self.counts;
         match self.format {
             Format::Text => println!(

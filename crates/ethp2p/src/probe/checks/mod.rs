@@ -24,7 +24,7 @@ use tokio::time::Instant;
 /// The outcome of one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// The remote behaved as expected.
     Pass,
     /// It did not.
@@ -35,7 +35,7 @@ pub enum Verdict {
 
 /// What a check sent, expected and got.
 #[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Record {
+pub(super) struct Record {
     /// What the probe sent.
     pub sent: String,
     /// What the spec / reference client expects in return.
@@ -45,10 +45,10 @@ pub struct Record {
 }
 
 /// A verdict and its reason.
-pub type Outcome = (Verdict, String);
+pub(super) type Outcome = (Verdict, String);
 
 /// Everything the checks share: the target, the timeout and the RNG.
-pub struct Ctx {
+pub(super) struct Ctx {
     /// The node under test.
     pub target: NodeRecord,
     /// Time allowed for each read (and each connection stage).
@@ -117,7 +117,7 @@ pub(super) fn skip(why: impl Into<String>) -> Outcome {
 }
 
 /// Every check, in the order they run.
-pub const CHECKS: &[&str] = &[
+pub(crate) const CHECKS: &[&str] = &[
     "Status",
     "Ping",
     "MaliciousHandshake/LongCapName",
@@ -150,7 +150,7 @@ pub const CHECKS: &[&str] = &[
 ];
 
 /// Runs the check called `name`.
-pub async fn run(name: &str, ctx: &mut Ctx, r: &mut Record) -> Outcome {
+pub(super) async fn run(name: &str, ctx: &mut Ctx, r: &mut Record) -> Outcome {
     match name {
         "Status" => handshake::status(ctx, r).await,
         "Ping" => handshake::ping(ctx, r).await,
