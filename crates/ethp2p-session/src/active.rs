@@ -188,32 +188,31 @@ struct State {
 const ENCODE_BUF_KEEP: usize = 64 * 1024;
 
 impl ActiveSession {
-    /// Runs the session to its end, inside its span.
-    pub(crate) async fn run(self) {
+    /// The session's task: runs it to its end, inside its span. Not an
+    /// `async fn`: the task's future is the driver's alone, with no second
+    /// copy of the session in an outer state machine (idle memory).
+    pub(crate) fn run(self) -> impl Future<Output = ()> + Send + 'static {
         let span = tracing::debug_span!(
             "session",
             peer = %ethp2p_rlpx::node_id(&self.peer_id),
             session = self.session_id.0
         );
-        self.run_inner().instrument(span).await
+        State::new(self).drive().instrument(span)
     }
+}
 
-    async fn run_inner(self) {
-        let mut guard = CloseGuard {
-            peer_id: self.peer_id,
-            session_id: self.session_id,
-            tx: Some(self.fallback_tx.clone()),
-        };
-        let eth_index = self.conn.shared_capabilities().index_of(ETH).unwrap_or(0);
-        let cfg = &self.config;
+impl State {
+    fn new(s: ActiveSession) -> Self {
+        let eth_index = s.conn.shared_capabilities().index_of(ETH).unwrap_or(0);
+        let cfg = &s.config;
         let requests = RequestTracker::new(RequestTimeouts {
             initial: cfg.initial_request_timeout,
             min: cfg.min_request_timeout,
             breach: cfg.protocol_breach_request_timeout,
         });
         let progress = WriteProgress::new(cfg.write_stall_timeout, cfg.min_write_throughput);
-        let mut st = State {
-            s: self,
+        Self {
+            s,
             eth_index,
             slot: None,
             reading_paused: false,
@@ -224,21 +223,29 @@ impl ActiveSession {
             timer: Box::pin(tokio::time::sleep_until(Instant::now())),
             timer_at: None,
             encode_buf: Vec::new(),
+        }
+    }
+
+    async fn drive(mut self) {
+        let mut guard = CloseGuard {
+            peer_id: self.s.peer_id,
+            session_id: self.s.session_id,
+            tx: Some(self.s.fallback_tx.clone()),
         };
         let end = loop {
-            let wake = poll_fn(|cx| st.poll_wake(cx)).await;
-            if let Some(end) = st.on_wake(wake) {
+            let wake = poll_fn(|cx| self.poll_wake(cx)).await;
+            if let Some(end) = self.on_wake(wake) {
                 break end;
             }
-            st.rearm();
+            self.rearm();
         };
-        let closed = match end {
+        let (closed, goodbye) = match end {
             End::Disconnect { reason, by_us } => {
-                if by_us {
-                    st.close_with(reason).await;
-                }
                 metrics::disconnect(reason.name(), if by_us { "local" } else { "remote" });
-                Closed::Disconnected { reason, by_us }
+                (
+                    Closed::Disconnected { reason, by_us },
+                    by_us.then_some(reason),
+                )
             }
             End::Error {
                 error,
@@ -246,51 +253,66 @@ impl ActiveSession {
                 notice,
             } => {
                 if let Some(reason) = send {
-                    st.close_with(reason).await;
                     metrics::disconnect(reason.name(), "local");
                 }
                 debug!(%error, "session closed on error");
-                Closed::OnError { error, notice }
+                (Closed::OnError { error, notice }, send)
             }
         };
+        if let Some(reason) = goodbye {
+            self.close_with(reason).await;
+        }
         // Callers waiting on requests learn the session is gone.
-        for tx in st.requests.drain() {
+        for tx in self.requests.drain() {
             let _ = tx.send(Err(RequestError::ConnectionClosed));
         }
-        let State { s, slot, .. } = st;
-        let ActiveSession {
-            peer_id,
-            session_id,
-            mut to_manager,
-            conn,
-            ..
-        } = s;
-        // The socket is done with: release it before waiting for room.
-        drop(conn);
-        let last = SessionMessage {
-            session_id,
-            peer_id,
-            kind: MessageKind::Closed(closed),
-        };
-        // In order: a message still parked, then the final report.
-        for m in slot.into_iter().chain(std::iter::once(last)) {
-            if poll_fn(|cx| to_manager.poll_reserve(cx)).await.is_err() {
-                // The manager is gone: nobody is left to tell.
-                guard.tx = None;
-                return;
-            }
-            let _ = to_manager.send_item(m);
+        // Nothing more is read or written: give the buffers back before
+        // waiting for room.
+        self.remote_requests = FuturesUnordered::new();
+        self.s.conn.release_buffers();
+        // In order: a message still parked, then the final report, each
+        // through the one slot (no second copy lives in this future).
+        if self.deliver_slot().await {
+            self.emit(MessageKind::Closed(closed));
+            self.deliver_slot().await;
         }
         guard.tx = None;
     }
 }
 
 impl State {
+    /// Sends Disconnect(reason) and closes, within the goodbye timeout (on
+    /// the session's one timer).
     async fn close_with(&mut self, reason: DisconnectReason) {
-        if self.s.conn.start_disconnect(reason).is_ok() {
-            let within = self.s.config.p2p.goodbye_timeout;
-            let _ = tokio::time::timeout(within, poll_fn(|cx| self.s.conn.poll_close(cx))).await;
+        if self.s.conn.start_disconnect(reason).is_err() {
+            return;
         }
+        let within = self.s.config.p2p.goodbye_timeout;
+        self.timer.as_mut().reset(Instant::now() + within);
+        poll_fn(|cx| {
+            if self.timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            self.s.conn.poll_close(cx).map(|_| ())
+        })
+        .await
+    }
+
+    /// Waits for room and hands the parked message to the manager; false if
+    /// the manager is gone.
+    async fn deliver_slot(&mut self) -> bool {
+        if self.slot.is_none() {
+            return true;
+        }
+        if poll_fn(|cx| self.s.to_manager.poll_reserve(cx))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        self.slot
+            .take()
+            .is_none_or(|m| self.s.to_manager.send_item(m).is_ok())
     }
 
     /// Re-arms the one timer at the earliest deadline of the rules.
