@@ -11,6 +11,11 @@
 //!   transaction fetcher, full-body / hash propagation, and the first-seen
 //!   record a mempool listener streams.
 //!
+//! - [`NetworkManager`] drives them over the session manager: it accepts
+//!   and dials, maps session events to reputation, routes requests, and
+//!   hands embedders a cloneable [`NetworkHandle`], a stream of
+//!   [`NetworkEvent`]s and one stream of peer messages.
+//!
 //! The cores open no socket, spawn no task and read no clock: they are fed
 //! events and `now` (`tokio::time::Instant`) and asked for actions and their
 //! next deadline. The network manager drives them.
@@ -18,6 +23,20 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod config;
+mod event;
+pub mod failure;
 pub mod fetch;
+mod handle;
+mod manager;
 pub mod peers;
 pub mod transactions;
+mod transport_io;
+
+pub use config::NetworkConfig;
+pub use event::{IncomingMessage, NetworkEvent};
+pub use handle::{
+    FetchClient, FetchClientError, Fetched, NetworkHandle, NetworkShutDown, PeerSummary,
+};
+pub use manager::{NetworkError, NetworkManager};
+pub use transport_io::IncomingStream;
