@@ -633,6 +633,11 @@ impl State {
                 e @ (EthMessageError::NotAllowedInVersion { .. }
                 | EthMessageError::UnknownMessageId(_)),
             ) => return Some(End::breach(e.clone(), Notice::Invalid(e))),
+            // A block range that contradicts itself is a breach of the
+            // protocol's rules, not garbage (geth and reth drop the peer).
+            Err(e @ EthMessageError::InvalidBlockRange(_)) => {
+                return Some(End::breach(e, Notice::Breach))
+            }
             Err(e) => return Some(End::breach(e, Notice::Bad)),
         };
         metrics::message("in", m.id().name(), size);
