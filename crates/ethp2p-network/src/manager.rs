@@ -117,8 +117,14 @@ impl NetworkManager {
             ),
             None => None,
         };
+        Ok(Self::with_listener(config, listener))
+    }
+
+    /// Builds the network around a listener the caller bound (its own
+    /// socket options, backlog), or none; `config.listen_addr` is ignored.
+    pub fn with_listener(config: NetworkConfig, listener: Option<TcpListener>) -> Self {
         let local_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
-        Ok(Self::build(config, listener, local_addr))
+        Self::build(config, listener, local_addr)
     }
 
     fn build(

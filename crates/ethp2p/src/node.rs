@@ -3,9 +3,10 @@
 //! admin JSON-RPC and Prometheus metrics, logs a status line every 30 s, and
 //! shuts down gracefully on SIGINT/SIGTERM.
 //!
-//! One task (the node loop) owns the [`SessionManager`]; the RPC handlers
-//! reach it through a command channel and hear about peers through a
-//! broadcast channel of [`PeerEvent`]s.
+//! The network (listener, sessions, peers manager) runs in its own task,
+//! driven through a `NetworkHandle`; the node loop serves the RPC handlers'
+//! commands, answers the requests peers send, and turns network events into
+//! geth-style [`PeerEvent`]s.
 
 use crate::{
     config::{self, LogFormat, NodeConfig},
@@ -21,16 +22,16 @@ use ethp2p_eth::{
     forkid::ForkActivation,
     message::{BlockRangeUpdate, EthMessage},
 };
-use ethp2p_rlpx::{key::peer_id_from_secret_key, NodeRecord, PeerId, SecretKey};
-use ethp2p_session::{
-    PeerMessage, SessionEvent, SessionId, SessionLimits, SessionManager, SessionManagerParams,
-    SessionsConfig,
+use ethp2p_network::{
+    peers::{PeerKind, PeersConfig},
+    IncomingMessage, NetworkConfig, NetworkEvent, NetworkHandle, NetworkManager,
 };
+use ethp2p_rlpx::{NodeRecord, PeerId, SecretKey};
+use ethp2p_session::{PeerMessage, SessionsConfig};
 use ethp2p_wire::DisconnectReason;
-use futures::StreamExt;
 use serde_json::json;
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, HashMap},
     io::IsTerminal,
     net::SocketAddr,
     path::Path,
@@ -46,28 +47,8 @@ use tokio::{
 use tracing::{debug, error, info, warn};
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(30);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 const EVENT_BUFFER: usize = 1024;
 const COMMAND_BUFFER: usize = 64;
-
-/// Why a peer is kept dialed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TargetKind {
-    Bootnode,
-    Trusted,
-    Static,
-}
-
-/// A peer we keep dialing.
-struct DialTarget {
-    record: NodeRecord,
-    kind: TargetKind,
-    next_attempt: Instant,
-    backoff: Duration,
-    connected: bool,
-    dialing: Option<SessionId>,
-}
 
 fn init_logging(cfg: &NodeConfig) {
     let level = if cfg.quiet {
@@ -186,49 +167,49 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         None => None,
     };
 
-    let head = chain.genesis_head();
-    let sessions = SessionsConfig {
-        limits: SessionLimits {
-            max_pending_inbound: Some(cfg.max_pending_inbound),
-            max_pending_outbound: Some(cfg.max_pending_outbound),
-            max_established_inbound: Some(cfg.max_inbound),
-            max_established_outbound: Some(cfg.max_outbound),
-        },
+    let client = client_version();
+    let mut net_cfg = NetworkConfig::new(key, chain.clone());
+    net_cfg.client_id = client.clone();
+    net_cfg.eth_versions = cfg.eth_versions.clone();
+    net_cfg.inbound_throttle = cfg.inbound_throttle;
+    net_cfg.sessions = SessionsConfig {
         session_event_buffer: (cfg.max_peers() as usize * 2).clamp(64, 2600),
-        ..Default::default()
-    };
-    let sessions = SessionsConfig {
         p2p: ethp2p_wire::P2PConfig {
             ping_interval: cfg.ping_interval,
-            ..sessions.p2p.clone()
+            ..SessionsConfig::default().p2p
         },
-        ..sessions
+        ..SessionsConfig::default()
     };
-    let client = client_version();
-    let mut mgr = SessionManager::new(SessionManagerParams {
-        secret_key: key,
-        config: sessions,
-        status: chain.status(&head),
-        client_id: client.clone(),
-        listen_port: local_addr.port(),
-        fork_filter: chain.fork_filter(head),
-        eth_versions: cfg.eth_versions.clone(),
-        extra_protocols: vec![],
-        spawner: None,
-        dialer: None,
-        rng_seed: None,
-    });
-    for t in &cfg.trusted_peers {
-        mgr.add_trusted(t.id);
-    }
-    let local_id = peer_id_from_secret_key(&key);
+    net_cfg.peers = PeersConfig {
+        max_inbound: cfg.max_inbound as usize,
+        max_outbound: cfg.max_outbound as usize,
+        max_pending_inbound: cfg.max_pending_inbound as usize,
+        max_concurrent_dials: cfg.max_pending_outbound as usize,
+        lenient_backoff: cfg.redial_backoff,
+        refill_interval: cfg
+            .redial_backoff
+            .clamp(Duration::from_millis(100), Duration::from_secs(5)),
+        ..PeersConfig::default()
+    };
+    let mut manager = NetworkManager::with_listener(net_cfg, Some(listener));
+    let net = manager.handle();
+    let messages = manager.take_messages();
+    let local_id = net.local_id();
     let shown_ip = if local_addr.ip().is_unspecified() {
         std::net::IpAddr::from([127, 0, 0, 1])
     } else {
         local_addr.ip()
     };
     let enode = NodeRecord::new(local_id, SocketAddr::new(shown_ip, local_addr.port()));
-    let node_info = Arc::new(node_info(&key, &enode, local_addr, &client, &chain, &mgr));
+    let node_info = Arc::new(node_info(
+        &key,
+        &enode,
+        local_addr,
+        &client,
+        &chain,
+        &manager.sessions().status().latest_block_hash.to_string(),
+    ));
+    let net_task = tokio::spawn(manager.run());
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -269,77 +250,52 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     });
 
     let mut node = Node {
-        mgr,
+        net: net.clone(),
         local_id,
-        targets: HashMap::new(),
-        cancelled: HashSet::new(),
-        first_backoff: cfg.redial_backoff,
+        net_events: net.event_listener(),
         events,
+        status: chain.status(&chain.genesis_head()),
         block_ranges: HashMap::new(),
         peer_stats: HashMap::new(),
         opened: 0,
-        failed: BTreeMap::new(),
-        offline_warned: false,
+        closed: BTreeMap::new(),
     };
     metrics::gauge!("ethp2p_info", "version" => env!("CARGO_PKG_VERSION"), "chain" => chain.name.clone()).set(1.0);
-    node.publish_targets();
-    node.publish_peers();
     if cfg.bootnodes {
         for b in &chain.bootnodes {
             match b.parse::<NodeRecord>() {
-                Ok(r) => node.add_target(r, TargetKind::Bootnode),
+                Ok(r) => node.add(r, PeerKind::Basic).await,
                 Err(e) => warn!(bootnode = %b, %e, "skipping malformed bootnode"),
             }
         }
     }
     for p in &cfg.trusted_peers {
-        node.add_target(*p, TargetKind::Trusted);
+        node.add(*p, PeerKind::Trusted).await;
     }
     for p in &cfg.static_peers {
-        node.add_target(*p, TargetKind::Static);
+        node.add(*p, PeerKind::Static).await;
     }
 
     let mut status_tick =
         tokio::time::interval_at(Instant::now() + STATUS_INTERVAL, STATUS_INTERVAL);
-    let mut dial_tick = tokio::time::interval(cfg.redial_backoff.min(Duration::from_secs(1)));
-    dial_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut commands_open = true;
-    let mut throttle = ethp2p_session::InboundThrottle::new(cfg.inbound_throttle);
-    let mut expire_tick = tokio::time::interval(Duration::from_secs(60));
-
+    let mut messages = messages;
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, addr)) => {
-                    if !throttle.admit(addr.ip(), tokio::time::Instant::now()) {
-                        metrics::counter!("ethp2p_inbound_throttled_total").increment(1);
-                        debug!(%addr, "inbound connection throttled: this address connected moments ago");
-                        continue;
-                    }
-                    if let Err(e) = node.mgr.ensure_incoming() {
-                        // Over the pending limit: say TooManyPeers after ECIES
-                        // (a bounded number at once), or just drop the socket.
-                        let told = node.mgr.try_disconnect_incoming(stream, DisconnectReason::TooManyPeers);
-                        debug!(%addr, %e, told, "inbound connection refused");
-                    } else if let Err(e) = {
-                        let _ = stream.set_nodelay(true);
-                        let local = stream.local_addr().ok();
-                        node.mgr.on_incoming(stream, addr, local)
-                    } {
-                        debug!(%addr, %e, "inbound connection refused");
-                    }
-                }
-                Err(e) => warn!(%e, "accept failed"),
-            },
-            _ = dial_tick.tick() => node.dial_due(),
-            _ = status_tick.tick() => node.log_status(),
-            _ = expire_tick.tick() => throttle.expire(tokio::time::Instant::now()),
+            _ = status_tick.tick() => node.log_status().await,
             cmd = cmd_rx.recv(), if commands_open => match cmd {
-                Some(cmd) => node.on_command(cmd),
+                Some(cmd) => node.on_command(cmd).await,
                 None => commands_open = false,
             },
-            Some(ev) = node.mgr.next() => node.on_event(ev),
+            ev = node.net_events.recv() => match ev {
+                Ok(ev) => node.on_event(ev),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    warn!(missed = n, "network events lagged");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            Some(m) = recv(&mut messages) => node.on_message(m.peer_id, m.message),
         }
     }
 
@@ -350,27 +306,23 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     if let Some(t) = metrics_task {
         t.abort();
     }
-    node.mgr.disconnect_all(DisconnectReason::ClientQuitting);
-    node.mgr.disconnect_all_pending();
-    let deadline = Instant::now() + SHUTDOWN_GRACE;
     let second = shutdown_signal();
     tokio::pin!(second);
-    loop {
-        let c = node.mgr.counts();
-        if c.active_inbound + c.active_outbound + c.pending_inbound + c.pending_outbound == 0 {
-            break;
-        }
-        tokio::select! {
-            _ = &mut second => { error!("second signal: exiting now"); break; }
-            _ = tokio::time::sleep_until(deadline) => { warn!("shutdown grace period over"); break; }
-            ev = node.mgr.next() => match ev {
-                Some(ev) => node.on_event(ev),
-                None => break,
-            },
-        }
+    tokio::select! {
+        _ = &mut second => error!("second signal: exiting now"),
+        _ = net.shutdown() => {}
     }
+    net_task.abort();
     info!("stopped");
     Ok(())
+}
+
+/// The next message, or never if there is no stream.
+async fn recv(rx: &mut Option<mpsc::Receiver<IncomingMessage>>) -> Option<IncomingMessage> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// geth's chain-config key for a fork, e.g. `londonBlock` or `cancunTime`.
@@ -410,7 +362,7 @@ fn node_info(
     listen: SocketAddr,
     client: &str,
     chain: &ChainSpec,
-    mgr: &SessionManager,
+    head: &str,
 ) -> NodeInfo {
     let mut config = serde_json::Map::new();
     config.insert("chainId".into(), json!(chain.chain_id));
@@ -422,12 +374,11 @@ fn node_info(
             config.insert("daoForkSupport".into(), json!(true));
         }
     }
-    let status = mgr.status();
     let eth = json!({
         "network": chain.network_id,
         "genesis": chain.genesis_hash.to_string(),
         "config": config,
-        "head": status.latest_block_hash.to_string(),
+        "head": head,
     });
     NodeInfo {
         id: node_id_hex(&enode.id),
@@ -497,108 +448,52 @@ impl PeerStats {
 
 /// The node loop's state.
 struct Node {
-    mgr: SessionManager,
+    net: NetworkHandle,
     local_id: PeerId,
-    targets: HashMap<PeerId, DialTarget>,
-    /// Dials whose target was removed while they were under way.
-    cancelled: HashSet<SessionId>,
-    first_backoff: Duration,
+    net_events: broadcast::Receiver<NetworkEvent>,
     events: broadcast::Sender<Arc<PeerEvent>>,
+    /// Our Status (the message sizes of peerEvents' Status exchange).
+    status: ethp2p_eth::status::Status,
     block_ranges: HashMap<PeerId, BlockRangeUpdate>,
     peer_stats: HashMap<PeerId, PeerStats>,
     opened: u64,
-    failed: BTreeMap<&'static str, u64>,
-    offline_warned: bool,
+    closed: BTreeMap<String, u64>,
 }
 
 impl Node {
-    fn add_target(&mut self, record: NodeRecord, kind: TargetKind) {
+    /// Adds a peer of `kind` (bootnodes as basic candidates, static and
+    /// trusted peers kept dialed).
+    async fn add(&mut self, record: NodeRecord, kind: PeerKind) {
         if record.id == self.local_id {
             warn!(enode = %record, "not dialing ourselves");
             return;
         }
-        let connected = self.mgr.session(&record.id).is_some();
-        let now = Instant::now();
-        let first = self.first_backoff;
-        let t = self.targets.entry(record.id).or_insert(DialTarget {
-            record,
-            kind,
-            next_attempt: now,
-            backoff: first,
-            connected,
-            dialing: None,
-        });
-        // A static peer stays static; a newer address replaces the old one.
-        if kind == TargetKind::Static || t.kind == TargetKind::Bootnode {
-            t.kind = kind;
-        }
-        t.record = record;
-        if !t.connected && t.dialing.is_none() {
-            t.next_attempt = now;
-            t.backoff = first;
-        }
-        self.publish_targets();
-    }
-
-    fn publish_targets(&self) {
-        metrics::gauge!("ethp2p_static_peers").set(self.targets.len() as f64);
-    }
-
-    fn publish_peers(&self) {
-        let c = self.mgr.counts();
-        metrics::gauge!("ethp2p_peers", "direction" => "inbound").set(f64::from(c.active_inbound));
-        metrics::gauge!("ethp2p_peers", "direction" => "outbound")
-            .set(f64::from(c.active_outbound));
-    }
-
-    fn dial_due(&mut self) {
-        let now = Instant::now();
-        for t in self.targets.values_mut() {
-            if t.connected || t.dialing.is_some() || t.next_attempt > now {
-                continue;
-            }
-            if self.mgr.session(&t.record.id).is_some() {
-                t.connected = true;
-                continue;
-            }
-            match self.mgr.dial_outbound(t.record.tcp_addr(), t.record.id) {
-                Ok(id) => {
-                    metrics::counter!("ethp2p_dials_total").increment(1);
-                    t.dialing = Some(id);
-                }
-                Err(e) => {
-                    debug!(peer = %ethp2p_rlpx::node_id(&t.record.id), enode = %t.record, %e, "dial postponed")
+        match self.net.add_peer(record, kind).await {
+            Ok(Ok(())) => {
+                if kind != PeerKind::Basic {
+                    metrics::gauge!("ethp2p_static_peers").increment(1.0);
                 }
             }
+            Ok(Err(e)) => warn!(enode = %record, %e, "peer not added"),
+            Err(e) => warn!(enode = %record, %e, "peer not added"),
         }
     }
 
-    /// A dial or session with `peer` ended: schedule the next attempt.
-    fn retry_later(&mut self, peer: &PeerId) {
-        if let Some(t) = self.targets.get_mut(peer) {
-            t.dialing = None;
-            t.connected = self.mgr.session(peer).is_some();
-            if !t.connected {
-                t.next_attempt = Instant::now() + t.backoff;
-                t.backoff = (t.backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-    }
-
-    fn log_status(&mut self) {
-        let c = self.mgr.counts();
+    async fn log_status(&mut self) {
+        let peers = self.net.peers().await.unwrap_or_default();
+        let inbound = peers
+            .iter()
+            .filter(|p| p.info.direction == ethp2p_session::Direction::Incoming)
+            .count();
         info!(
-            peers_in = c.active_inbound,
-            peers_out = c.active_outbound,
-            pending_in = c.pending_inbound,
-            pending_out = c.pending_outbound,
-            dialed = self.targets.len(),
+            peers_in = inbound,
+            peers_out = peers.len() - inbound,
             opened = self.opened,
-            failed = ?self.failed,
+            closed = ?self.closed,
             "status"
         );
         self.opened = 0;
-        self.failed.clear();
+        self.closed.clear();
         for (peer, stats) in &self.peer_stats {
             stats.log(peer, "peer summary");
         }
@@ -623,39 +518,10 @@ impl Node {
         });
     }
 
-    fn emit_drop(&self, peer: &PeerId, error: String) {
-        self.emit(|| PeerEvent {
-            kind: "drop".into(),
-            peer: node_id_hex(peer),
-            error: Some(error),
-            protocol: None,
-            msg_code: None,
-            msg_size: None,
-            local_address: None,
-            remote_address: None,
-        });
-    }
-
-    fn on_event(&mut self, ev: SessionEvent) {
-        if matches!(
-            ev,
-            SessionEvent::SessionEstablished { .. }
-                | SessionEvent::Disconnected { .. }
-                | SessionEvent::SessionClosedOnConnectionError { .. }
-        ) {
-            // Counts change before the event is handed out.
-            self.publish_peers();
-        }
+    fn on_event(&mut self, ev: NetworkEvent) {
         match ev {
-            SessionEvent::SessionEstablished { peer_id, info } => {
+            NetworkEvent::SessionEstablished { peer_id, info } => {
                 self.opened += 1;
-                if let Some(t) = self.targets.get_mut(&peer_id) {
-                    t.connected = true;
-                    t.backoff = self.first_backoff;
-                    if t.dialing == Some(info.session_id) {
-                        t.dialing = None;
-                    }
-                }
                 info!(peer = %ethp2p_rlpx::node_id(&peer_id), addr = %info.remote_addr, client = %info.client_version, eth = %info.eth_version, dir = info.direction.as_str(), "peer added");
                 self.peer_stats.insert(
                     peer_id,
@@ -678,89 +544,40 @@ impl Node {
                 });
                 // The Status exchange ran before the session was handed over;
                 // report it as geth does for the messages of a running protocol.
-                let ours = self.mgr.status().with_version(info.eth_version);
+                let ours = self.status.with_version(info.eth_version);
                 self.emit_msg("msgsend", &peer_id, "eth", 0, ours.length());
                 self.emit_msg("msgrecv", &peer_id, "eth", 0, info.status.length());
-                if self.cancelled.remove(&info.session_id) {
-                    debug!(peer = %ethp2p_rlpx::node_id(&peer_id), "peer was removed while being dialed");
-                    self.mgr
-                        .disconnect(&peer_id, DisconnectReason::DisconnectRequested);
-                }
             }
-            SessionEvent::AlreadyConnected {
-                peer_id, direction, ..
-            } => {
-                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), dir = direction.as_str(), "already connected");
-                if direction == ethp2p_session::Direction::Outgoing {
-                    if let Some(t) = self.targets.get_mut(&peer_id) {
-                        t.dialing = None;
-                        t.connected = true;
-                    }
-                }
-            }
-            SessionEvent::ValidMessage { peer_id, message } => self.on_message(peer_id, message),
-            SessionEvent::OutgoingConnectionError {
-                session_id,
-                peer_id,
-                error,
-                remote_addr,
-                ..
-            } => {
-                self.cancelled.remove(&session_id);
-                *self.failed.entry("connect").or_default() += 1;
-                self.retry_later(&peer_id);
-                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), %remote_addr, %error, "dial failed");
-                if !self.offline_warned && self.targets.values().all(|t| !t.connected) {
-                    self.offline_warned = true;
-                    warn!("no peer reachable yet (offline?); retrying with exponential back-off");
-                }
-            }
-            SessionEvent::OutgoingPendingSessionClosed {
-                session_id,
-                peer_id,
-                error,
-                ..
-            } => {
-                self.cancelled.remove(&session_id);
-                *self.failed.entry(error.label()).or_default() += 1;
-                debug!(peer = %ethp2p_rlpx::node_id(&peer_id), %error, "handshake failed");
-                self.retry_later(&peer_id);
-            }
-            SessionEvent::IncomingPendingSessionClosed {
-                error, remote_addr, ..
-            } => {
-                debug!(%remote_addr, %error, "inbound handshake failed");
-                *self.failed.entry(error.label()).or_default() += 1;
-            }
-            SessionEvent::Disconnected {
+            NetworkEvent::SessionClosed {
                 peer_id,
                 reason,
                 by_us,
+                error,
                 ..
             } => {
-                self.forget(&peer_id);
-                self.retry_later(&peer_id);
-                info!(peer = %ethp2p_rlpx::node_id(&peer_id), %reason, by_us, "peer dropped");
-                self.emit_drop(&peer_id, geth_reason(reason));
+                self.block_ranges.remove(&peer_id);
+                if let Some(stats) = self.peer_stats.remove(&peer_id) {
+                    stats.log(&peer_id, "peer gone");
+                }
+                let why = match (&error, reason) {
+                    (Some(e), _) => e.clone(),
+                    (None, Some(r)) => geth_reason(r),
+                    (None, None) => "closed".into(),
+                };
+                *self.closed.entry(why.clone()).or_default() += 1;
+                info!(peer = %ethp2p_rlpx::node_id(&peer_id), reason = %why, by_us, "peer dropped");
+                self.emit(|| PeerEvent {
+                    kind: "drop".into(),
+                    peer: node_id_hex(&peer_id),
+                    error: Some(why),
+                    protocol: None,
+                    msg_code: None,
+                    msg_size: None,
+                    local_address: None,
+                    remote_address: None,
+                });
             }
-            SessionEvent::SessionClosedOnConnectionError { peer_id, error, .. } => {
-                self.forget(&peer_id);
-                self.retry_later(&peer_id);
-                info!(peer = %ethp2p_rlpx::node_id(&peer_id), %error, "peer dropped");
-                self.emit_drop(&peer_id, error.to_string());
-            }
-            SessionEvent::InvalidMessage { .. }
-            | SessionEvent::BadMessage { .. }
-            | SessionEvent::ProtocolBreach { .. } => debug!(?ev, "session event"),
-            _ => debug!(?ev, "session event"),
-        }
-    }
-
-    /// A session ended: drop what we kept about it.
-    fn forget(&mut self, peer: &PeerId) {
-        self.block_ranges.remove(peer);
-        if let Some(stats) = self.peer_stats.remove(peer) {
-            stats.log(peer, "peer summary (dropped)");
+            other => debug!(?other, "network event"),
         }
     }
 
@@ -823,54 +640,59 @@ impl Node {
         }
     }
 
-    fn on_command(&mut self, cmd: NodeCommand) {
+    async fn on_command(&mut self, cmd: NodeCommand) {
         match cmd {
             NodeCommand::Peers(tx) => {
-                let _ = tx.send(self.peers());
+                let _ = tx.send(self.peers().await);
             }
             NodeCommand::PeerCount(tx) => {
-                let c = self.mgr.counts();
-                let _ = tx.send((c.active_inbound + c.active_outbound) as usize);
+                let _ = tx.send(self.net.num_connected_peers());
             }
             NodeCommand::AddPeer(record, tx) => {
                 info!(enode = %record, "adding static peer");
-                self.add_target(record, TargetKind::Static);
-                self.dial_due();
-                let _ = tx.send(true);
+                let _ = tx.send(self.admin_add(record, PeerKind::Static).await);
             }
             NodeCommand::RemovePeer(record, tx) => {
                 info!(enode = %record, "removing peer");
-                if let Some(t) = self.targets.remove(&record.id) {
-                    if let Some(sid) = t.dialing {
-                        if !self.mgr.abort_pending(sid) {
-                            self.cancelled.insert(sid);
-                        }
-                    }
-                }
-                self.publish_targets();
-                self.mgr
-                    .disconnect(&record.id, DisconnectReason::DisconnectRequested);
-                let _ = tx.send(true);
+                let r = self.net.remove_peer(record.id, None).await;
+                let _ = tx.send(r.map(|()| true).map_err(|e| e.to_string()));
             }
             NodeCommand::AddTrustedPeer(record, tx) => {
                 info!(enode = %record, "adding trusted peer");
-                self.mgr.add_trusted(record.id);
-                let _ = tx.send(true);
+                let _ = tx.send(self.admin_add(record, PeerKind::Trusted).await);
             }
             NodeCommand::RemoveTrustedPeer(record, tx) => {
                 info!(enode = %record, "removing trusted peer");
-                self.mgr.remove_trusted(&record.id);
-                let _ = tx.send(true);
+                let r = self
+                    .net
+                    .remove_peer(record.id, Some(PeerKind::Trusted))
+                    .await;
+                let _ = tx.send(r.map(|()| true).map_err(|e| e.to_string()));
             }
         }
     }
 
-    fn peers(&self) -> Vec<PeerInfo> {
+    async fn admin_add(&mut self, record: NodeRecord, kind: PeerKind) -> Result<bool, String> {
+        if record.id == self.local_id {
+            return Err("cannot add the node itself as a peer".into());
+        }
+        match self.net.add_peer(record, kind).await {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn peers(&self) -> Vec<PeerInfo> {
         let mut out: Vec<PeerInfo> = self
-            .mgr
-            .active_sessions()
-            .map(|(id, h)| {
-                let p = h.peer_info();
+            .net
+            .peers()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                let p = &s.info;
+                let id = &p.remote_id;
                 let range = p.eth_version.has_block_range().then(|| {
                     self.block_ranges
                         .get(id)
@@ -884,6 +706,7 @@ impl Node {
                     latest_block_hash: range.map(|r| r.latest_hash.to_string()),
                 };
                 let eth = serde_json::to_value(eth).unwrap_or_default();
+                let kind = s.known.map(|k| k.kind).unwrap_or_default();
                 PeerInfo {
                     enode: p.enode.to_string(),
                     id: node_id_hex(id),
@@ -897,11 +720,8 @@ impl Node {
                         local_address: p.local_addr.map(|a| a.to_string()).unwrap_or_default(),
                         remote_address: p.remote_addr.to_string(),
                         inbound: p.direction == ethp2p_session::Direction::Incoming,
-                        trusted: self.mgr.is_trusted(id),
-                        is_static: self
-                            .targets
-                            .get(id)
-                            .is_some_and(|t| t.kind == TargetKind::Static),
+                        trusted: kind == PeerKind::Trusted,
+                        is_static: kind == PeerKind::Static,
                     },
                     protocols: BTreeMap::from([("eth".to_string(), eth)]),
                 }
@@ -993,7 +813,7 @@ mod tests {
         // geth's enode.ID of the EIP-778 example key.
         let key = crate::enr::tests::example_key();
         assert_eq!(
-            node_id_hex(&peer_id_from_secret_key(&key)),
+            node_id_hex(&ethp2p_rlpx::key::peer_id_from_secret_key(&key)),
             "a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7"
         );
     }

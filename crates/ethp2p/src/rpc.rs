@@ -30,13 +30,13 @@ pub(crate) enum NodeCommand {
     /// `net_peerCount`.
     PeerCount(oneshot::Sender<usize>),
     /// `admin_addPeer`: dial and keep redialing.
-    AddPeer(NodeRecord, oneshot::Sender<bool>),
+    AddPeer(NodeRecord, oneshot::Sender<Result<bool, String>>),
     /// `admin_removePeer`: stop redialing and disconnect.
-    RemovePeer(NodeRecord, oneshot::Sender<bool>),
+    RemovePeer(NodeRecord, oneshot::Sender<Result<bool, String>>),
     /// `admin_addTrustedPeer`.
-    AddTrustedPeer(NodeRecord, oneshot::Sender<bool>),
+    AddTrustedPeer(NodeRecord, oneshot::Sender<Result<bool, String>>),
     /// `admin_removeTrustedPeer`.
-    RemoveTrustedPeer(NodeRecord, oneshot::Sender<bool>),
+    RemoveTrustedPeer(NodeRecord, oneshot::Sender<Result<bool, String>>),
 }
 
 /// `admin_peers` entry (geth's `p2p.PeerInfo`).
@@ -275,22 +275,30 @@ impl AdminApiServer for RpcContext {
 
     async fn add_peer(&self, enode: String) -> RpcResult<bool> {
         let r = parse_enode(&enode)?;
-        self.ask(|tx| NodeCommand::AddPeer(r, tx)).await
+        self.ask(|tx| NodeCommand::AddPeer(r, tx))
+            .await?
+            .map_err(server_error)
     }
 
     async fn remove_peer(&self, enode: String) -> RpcResult<bool> {
         let r = parse_enode(&enode)?;
-        self.ask(|tx| NodeCommand::RemovePeer(r, tx)).await
+        self.ask(|tx| NodeCommand::RemovePeer(r, tx))
+            .await?
+            .map_err(server_error)
     }
 
     async fn add_trusted_peer(&self, enode: String) -> RpcResult<bool> {
         let r = parse_enode(&enode)?;
-        self.ask(|tx| NodeCommand::AddTrustedPeer(r, tx)).await
+        self.ask(|tx| NodeCommand::AddTrustedPeer(r, tx))
+            .await?
+            .map_err(server_error)
     }
 
     async fn remove_trusted_peer(&self, enode: String) -> RpcResult<bool> {
         let r = parse_enode(&enode)?;
-        self.ask(|tx| NodeCommand::RemoveTrustedPeer(r, tx)).await
+        self.ask(|tx| NodeCommand::RemoveTrustedPeer(r, tx))
+            .await?
+            .map_err(server_error)
     }
 
     async fn subscribe(

@@ -65,6 +65,10 @@ pub struct PeersConfig {
     pub lenient_ban_duration: Duration,
     /// Back-off durations.
     pub backoff: BackoffDurations,
+    /// Static and trusted peers back off at most this long times one plus
+    /// their severe-failure count (capped by `backoff.max`): an operator's
+    /// peer that restarts is redialed soon. Default 5 s.
+    pub lenient_backoff: Duration,
     /// A basic peer whose severe back-off counter exceeds this is removed.
     pub max_backoff_count: u8,
     /// Peer rotation; `None` disables it.
@@ -108,6 +112,7 @@ impl Default for PeersConfig {
             ban_duration: DEFAULT_BAN_DURATION,
             lenient_ban_duration: DEFAULT_LENIENT_BAN_DURATION,
             backoff: BackoffDurations::default(),
+            lenient_backoff: Duration::from_secs(5),
             max_backoff_count: DEFAULT_MAX_BACKOFF_COUNT,
             rotation: Some(RotationConfig::default()),
             max_tracked_peers: DEFAULT_MAX_TRACKED_PEERS,

@@ -737,10 +737,20 @@ impl PeersManager {
         no_class_penalty: ReputationChangeKind,
         now: Instant,
     ) {
+        let lenient_cap = |severe: u8| {
+            self.config
+                .lenient_backoff
+                .saturating_mul(1 + u32::from(severe))
+                .min(self.config.backoff.max)
+        };
         let Some(failure) = failure else {
             if let Some(peer) = self.peers.get_mut(&peer_id) {
                 peer.severe_backoffs = 0;
-                peer.backoff_until = Some(now + self.config.backoff.low);
+                let mut wait = self.config.backoff.low;
+                if peer.kind.is_lenient() {
+                    wait = wait.min(lenient_cap(0));
+                }
+                peer.backoff_until = Some(now + wait);
             }
             return;
         };
@@ -758,7 +768,11 @@ impl PeersManager {
         if kind.is_severe() {
             peer.severe_backoffs = peer.severe_backoffs.saturating_add(1);
         }
-        let until = self.config.backoff.until(kind, peer.severe_backoffs, now);
+        let mut until = self.config.backoff.until(kind, peer.severe_backoffs, now);
+        if peer.kind.is_lenient() {
+            // Operator-chosen peers come back sooner.
+            until = until.min(now + lenient_cap(peer.severe_backoffs));
+        }
         peer.backoff_until = Some(until);
         trace!(%peer_id, ?kind, ?failure, severe = peer.severe_backoffs, "backing off");
         if peer.kind == PeerKind::Basic && peer.severe_backoffs > self.config.max_backoff_count {
