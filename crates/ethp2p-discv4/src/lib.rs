@@ -1,0 +1,18 @@
+//! Ethereum node discovery, version 4 (`discv4.md`), with ENR exchange
+//! (EIP-868) and the `eth` ENR entry.
+//!
+//! - [`packet`]: the six packet types, signing and the forward-compatible
+//!   (EIP-8) decoder.
+//! - [`enr`]: the local record (re-signed when the fork id changes, sequence
+//!   number persisted so it never goes backwards) and the remote `eth` entry.
+//! - [`table`]: the Kademlia table with geth's IP limits and revalidation
+//!   bookkeeping.
+//! - [`core`]: the sans-IO protocol engine [`Discv4`]: fed datagrams and `now`,
+//!   asked for datagrams to send, events and its next deadline.
+//! - [`driver`]: a tokio task running the engine over any [`UdpTransport`],
+//!   a cloneable [`Discv4Handle`], and an in-memory UDP network for
+//!   simulations.
+#![warn(missing_docs)]
+
+pub mod enr;
+pub mod packet;
