@@ -16,3 +16,4 @@
 
 pub mod enr;
 pub mod packet;
+pub mod table;
