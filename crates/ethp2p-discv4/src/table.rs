@@ -450,7 +450,7 @@ impl Table {
             .iter()
             .map(|e| (distance(&e.key, &t), e.record))
             .collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.sort_unstable_by_key(|a| a.0);
         all.truncate(n);
         all.into_iter().map(|(_, r)| r).collect()
     }
