@@ -814,6 +814,19 @@ impl Discv4 {
                     && !self.banned(&r.id, r.address, now)
             })
             .collect();
+        // Nodes learnt from an answer we asked for are pinged when their
+        // bucket has room; they enter the table once they answer (as geth
+        // adds found nodes, but only after the endpoint is verified).
+        for r in &accepted {
+            if !self.table.contains(&r.id)
+                && self.table.has_room_for(&r.id)
+                && !self.pending_pings.contains_key(&r.id)
+                && self.stranger_pings.len() < self.config.max_pending_pings
+                && self.send_ping(now, *r)
+            {
+                self.stranger_pings.insert(r.id);
+            }
+        }
         if let Some(lookup) = self.lookups.get_mut(&lookup_id) {
             for r in accepted {
                 lookup.add(r);

@@ -9,15 +9,17 @@
 //!   bookkeeping.
 //! - [`core`]: the sans-IO protocol engine [`Discv4`]: fed datagrams and `now`,
 //!   asked for datagrams to send, events and its next deadline.
-//! - `driver`: a tokio task running the engine over any `UdpTransport`,
-//!   a cloneable `Discv4Handle`, and an in-memory UDP network for
-//!   simulations.
+//! - [`driver`]: a tokio task running the engine over any [`UdpTransport`],
+//!   with a cloneable [`Discv4Handle`]; [`memnet`]: an in-memory UDP network
+//!   for simulations.
 #![warn(missing_docs)]
 
 pub mod core;
+pub mod driver;
 pub mod enr;
 mod limits;
 pub mod lookup;
+pub mod memnet;
 pub mod packet;
 pub mod table;
 
@@ -25,5 +27,7 @@ pub use crate::core::{
     AcceptAll, Discv4, Discv4Config, Discv4Event, Discv4Params, ForkIdFilter, NodeFilter,
     TooManyLookups,
 };
+pub use crate::driver::{spawn, Discv4Error, Discv4Handle, DriverConfig, UdpTransport};
 pub use crate::enr::{Enr, LocalEnr, SeqFile, SeqStore};
 pub use crate::lookup::LookupId;
+pub use crate::memnet::{MemNetwork, MemSocket};

@@ -262,6 +262,12 @@ impl Table {
             .find(|e| e.record.id == *id)
     }
 
+    /// Whether the bucket `id` would go into has a free entry slot.
+    pub fn has_room_for(&self, id: &PeerId) -> bool {
+        *id != self.local_id
+            && self.buckets[self.bucket_index(&node_key(id))].entries.len() < BUCKET_SIZE
+    }
+
     /// Whether `id` is an entry.
     pub fn contains(&self, id: &PeerId) -> bool {
         self.get(id).is_some()
