@@ -828,3 +828,69 @@ fn local_enr_seq_bumps_on_fork_change() {
         .unwrap());
     assert_eq!(d.local_enr().seq(), seq + 1);
 }
+
+#[test]
+fn unknown_packet_type_is_dropped_silently() {
+    let (mut d, now) = engine();
+    let t = Tester::new(2, "10.0.0.2:30310");
+    let _ = bond(&mut d, &t, now, now);
+    // A well-signed packet of type 0x07 (geth's Ping/WrongPacketType sends
+    // its Ping body with another type byte).
+    let mut body = vec![0x07];
+    body.extend_from_slice(&[0xc2, 0x04, 0x05]);
+    let signed_hash = alloy_primitives::keccak256(&body);
+    let (recid, sig) = secp256k1::SECP256K1
+        .sign_ecdsa_recoverable(secp256k1::Message::from_digest(signed_hash.0), &t.key)
+        .serialize_compact();
+    let mut datagram = vec![0u8; 32];
+    datagram.extend_from_slice(&sig);
+    datagram.push(i32::from(recid) as u8);
+    datagram.extend_from_slice(&body);
+    let hash = alloy_primitives::keccak256(&datagram[32..]);
+    datagram[..32].copy_from_slice(hash.as_slice());
+    d.handle_packet(now, t.addr, &datagram);
+    assert!(drain(&mut d).is_empty());
+    assert!(events(&mut d).is_empty());
+}
+
+#[test]
+fn higher_enr_seq_in_pong_refetches_the_record() {
+    let config = Discv4Config {
+        first_refresh: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let (mut d, start) = engine_with(config, Box::new(AcceptAll));
+    let t = Tester::new(2, "10.0.0.2:30310");
+    let enr = t.enr(None);
+    let ev = discover_with_enr(&mut d, &t, start, Some(enr.clone()));
+    assert_eq!(ev.len(), 1);
+    let seq = enr.seq();
+    // Revalidation Pongs: same seq → no ENRRequest; higher → one.
+    for (announced, expect_request) in [(seq, false), (seq + 1, true)] {
+        let (now, hash) = loop {
+            let now = d.poll_timeout().unwrap();
+            d.handle_timeout(now);
+            if let Some((_, h)) = find_ping(&drain(&mut d)) {
+                break (now, h);
+            }
+        };
+        t.send(
+            &mut d,
+            now,
+            &Message::Pong(Pong {
+                to: Endpoint {
+                    ip: LOCAL_IP.parse().unwrap(),
+                    udp: 30303,
+                    tcp: 30303,
+                },
+                ping_hash: hash,
+                expiration: exp(unix_at(start, now)),
+                enr_seq: Some(announced),
+            }),
+        );
+        let requested = drain(&mut d)
+            .iter()
+            .any(|(_, p)| matches!(p.message, Message::EnrRequest(_)));
+        assert_eq!(requested, expect_request, "announced seq {announced}");
+    }
+}
