@@ -11,7 +11,8 @@
 //!   asked for datagrams to send, events and its next deadline.
 //! - [`driver`]: a tokio task running the engine over any [`UdpTransport`],
 //!   with a cloneable [`Discv4Handle`]; [`memnet`]: an in-memory UDP network
-//!   for simulations.
+//!   for simulations; [`shared`]: discv4 on a UDP port whose reads belong
+//!   to discv5.
 #![warn(missing_docs)]
 
 pub mod core;
@@ -21,6 +22,7 @@ mod limits;
 pub mod lookup;
 pub mod memnet;
 pub mod packet;
+pub mod shared;
 pub mod table;
 
 pub use crate::core::{
@@ -31,3 +33,4 @@ pub use crate::driver::{spawn, Discv4Error, Discv4Handle, DriverConfig, UdpTrans
 pub use crate::enr::{Enr, LocalEnr, SeqFile, SeqStore};
 pub use crate::lookup::LookupId;
 pub use crate::memnet::{MemNetwork, MemSocket};
+pub use crate::shared::{FrameSender, SharedSocket};
