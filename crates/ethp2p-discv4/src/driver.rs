@@ -102,6 +102,7 @@ enum Command {
     LocalEnr(oneshot::Sender<Enr>),
     LocalRecord(oneshot::Sender<NodeRecord>),
     SetForkId(ForkId, oneshot::Sender<Result<(), Discv4Error>>),
+    SetExternalIp(IpAddr, oneshot::Sender<Result<(), Discv4Error>>),
 }
 
 /// A cloneable handle to a running discv4 service.
@@ -172,11 +173,59 @@ impl Discv4Handle {
     }
 
     /// Sets the local ENR's fork id (re-signed and the new seq persisted when
-    /// it changed).
+    /// it changed). Call it whenever the chain head crosses a fork.
     pub async fn set_fork_id(&self, fork_id: ForkId) -> Result<(), Discv4Error> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::SetForkId(fork_id, tx)).await?;
         rx.await.map_err(|_| Discv4Error::Stopped)?
+    }
+
+    /// Sets the announced IP (ENR `ip`/`ip6` and Ping `from`), e.g. once the
+    /// external (NAT) address is known; re-signed and persisted like
+    /// [`Self::set_fork_id`].
+    pub async fn set_external_ip(&self, ip: IpAddr) -> Result<(), Discv4Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::SetExternalIp(ip, tx)).await?;
+        rx.await.map_err(|_| Discv4Error::Stopped)?
+    }
+}
+
+/// The time since the UNIX epoch by the system clock (what
+/// [`Discv4::new`] needs next to `Instant::now()` outside simulations).
+pub fn unix_time_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Builds the engine from `params` on the current clocks and spawns its
+/// driver (see [`spawn`]).
+pub fn start<T: UdpTransport>(
+    params: crate::core::Discv4Params,
+    transport: T,
+    seq_store: Option<Box<dyn SeqStore>>,
+    config: DriverConfig,
+) -> Result<(Discv4Handle, mpsc::Receiver<Discv4Event>, JoinHandle<()>), crate::enr::EnrError> {
+    let engine = Discv4::new(params, Instant::now(), unix_time_now())?;
+    Ok(spawn(engine, transport, seq_store, config))
+}
+
+fn persist_seq(
+    engine: &Discv4,
+    changed: Result<bool, crate::enr::EnrError>,
+    seq_store: &mut Option<Box<dyn SeqStore>>,
+) -> Result<(), Discv4Error> {
+    match changed {
+        Ok(true) => {
+            if let Some(store) = seq_store.as_mut() {
+                if let Err(e) = store.store(engine.local_enr().seq()) {
+                    warn!(target: "discv4", error = %e, "could not persist ENR seq");
+                }
+            }
+            Ok(())
+        }
+        Ok(false) => Ok(()),
+        Err(e) => Err(Discv4Error::Enr(e.to_string())),
     }
 }
 
@@ -260,20 +309,12 @@ async fn run<T: UdpTransport>(
                         let _ = tx.send(engine.local_record());
                     }
                     Command::SetForkId(fork_id, tx) => {
-                        let result = match engine.set_fork_id(fork_id) {
-                            Ok(changed) => {
-                                if changed {
-                                    if let Some(store) = seq_store.as_mut() {
-                                        if let Err(e) = store.store(engine.local_enr().seq()) {
-                                            warn!(target: "discv4", error = %e, "could not persist ENR seq");
-                                        }
-                                    }
-                                }
-                                Ok(())
-                            }
-                            Err(e) => Err(Discv4Error::Enr(e.to_string())),
-                        };
-                        let _ = tx.send(result);
+                        let changed = engine.set_fork_id(fork_id);
+                        let _ = tx.send(persist_seq(&engine, changed, &mut seq_store));
+                    }
+                    Command::SetExternalIp(ip, tx) => {
+                        let changed = engine.set_external_ip(ip);
+                        let _ = tx.send(persist_seq(&engine, changed, &mut seq_store));
                     }
                 }
             }

@@ -209,3 +209,64 @@ async fn two_nodes_over_loopback_udp() {
         "node 1 did not add node 0"
     );
 }
+
+/// A seq store that records what the driver writes.
+#[derive(Clone, Default)]
+struct RecordingStore(std::sync::Arc<std::sync::Mutex<Vec<u64>>>);
+
+impl ethp2p_discv4::SeqStore for RecordingStore {
+    fn load(&mut self) -> std::io::Result<Option<u64>> {
+        Ok(self.0.lock().unwrap().last().copied())
+    }
+    fn store(&mut self, seq: u64) -> std::io::Result<()> {
+        self.0.lock().unwrap().push(seq);
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn handle_re_signs_and_persists_the_local_enr() {
+    let net = MemNetwork::default();
+    let mut rng = StdRng::seed_from_u64(11);
+    let a = addr(1);
+    let genesis_fork = ChainSpec::mainnet().fork_id_at(0, 0);
+    let params = Discv4Params {
+        secret_key: key(&mut rng),
+        external_ip: Some(a.ip()),
+        udp_port: a.port(),
+        tcp_port: a.port(),
+        enr_seq: 100,
+        fork_id: Some(genesis_fork),
+        filter: Box::new(AcceptAll),
+        config: Discv4Config::default(),
+        rng_seed: 1,
+    };
+    let engine = Discv4::new(params, Instant::now(), Duration::from_secs(UNIX)).unwrap();
+    let store = RecordingStore::default();
+    let (handle, _events, _task) = spawn(
+        engine,
+        net.bind(a).unwrap(),
+        Some(Box::new(store.clone())),
+        DriverConfig::default(),
+    );
+    handle.set_fork_id(genesis_fork).await.unwrap();
+    assert!(
+        store.0.lock().unwrap().is_empty(),
+        "unchanged record persisted"
+    );
+    let later = ChainSpec::mainnet().fork_id_at(20_000_000, 1_800_000_000);
+    handle.set_fork_id(later).await.unwrap();
+    handle
+        .set_external_ip("203.0.113.9".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(*store.0.lock().unwrap(), vec![101, 102]);
+    let enr = handle.local_enr().await.unwrap();
+    assert_eq!(enr.seq(), 102);
+    assert_eq!(enr.ip4(), Some("203.0.113.9".parse().unwrap()));
+    assert_eq!(ethp2p_discv4::enr::eth_fork_id(&enr).unwrap(), Some(later));
+    assert_eq!(
+        handle.local_record().await.unwrap().address,
+        "203.0.113.9".parse::<std::net::IpAddr>().unwrap()
+    );
+}
