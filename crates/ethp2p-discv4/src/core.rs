@@ -605,7 +605,7 @@ impl Discv4 {
             self.on_timer(now, token, timer);
         }
         if now >= self.next_refresh {
-            self.next_refresh = now + self.config.refresh_interval;
+            self.next_refresh = now + at_least_1ms(self.config.refresh_interval);
             self.refresh(now);
         }
         if now >= self.next_revalidation {
@@ -748,7 +748,7 @@ impl Discv4 {
                     a.flush_token = Some(token);
                 }
                 self.timers.push(Reverse((
-                    now + self.config.bond_wait,
+                    now + at_least_1ms(self.config.bond_wait),
                     token,
                     Timer::BondFlush(id),
                 )));
@@ -975,7 +975,7 @@ impl Discv4 {
             },
         );
         self.timers.push(Reverse((
-            now + self.config.request_timeout,
+            now + at_least_1ms(self.config.request_timeout),
             token,
             Timer::Ping(record.id),
         )));
@@ -1023,7 +1023,7 @@ impl Discv4 {
     fn execute(&mut self, now: Instant, record: NodeRecord, request: Deferred) {
         let to = SocketAddr::new(record.address, record.udp_port);
         let expiration = self.expiration(now);
-        let deadline = now + self.config.request_timeout;
+        let deadline = now + at_least_1ms(self.config.request_timeout);
         match request {
             Deferred::FindNode { lookup, target } => {
                 if self
@@ -1329,6 +1329,12 @@ impl Discv4 {
         }
         self.events.push_back(event);
     }
+}
+
+/// Timers are never set to `now`: a zero duration in the config must not
+/// make `handle_timeout` loop or the driver spin.
+fn at_least_1ms(d: Duration) -> Duration {
+    d.max(Duration::from_millis(1))
 }
 
 fn jitter(rng: &mut StdRng, mean: Duration) -> Duration {

@@ -894,3 +894,25 @@ fn higher_enr_seq_in_pong_refetches_the_record() {
         assert_eq!(requested, expect_request, "announced seq {announced}");
     }
 }
+
+#[test]
+fn zero_durations_in_config_never_make_timers_due_immediately() {
+    let config = Discv4Config {
+        request_timeout: Duration::ZERO,
+        bond_wait: Duration::ZERO,
+        first_refresh: Duration::ZERO,
+        refresh_interval: Duration::ZERO,
+        revalidation_interval: Duration::ZERO,
+        ..Default::default()
+    };
+    let (mut d, start) = engine_with(config, Box::new(AcceptAll));
+    d.add_bootnode(start, Tester::new(2, "10.0.0.2:30310").record());
+    let mut now = start;
+    for _ in 0..50 {
+        d.handle_timeout(now);
+        let _ = drain(&mut d);
+        let next = d.poll_timeout().unwrap();
+        assert!(next > now, "timer due at the time it was handled");
+        now = next;
+    }
+}
