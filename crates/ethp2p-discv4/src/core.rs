@@ -26,7 +26,8 @@
 //!   ping it, and once it answered we wait up to
 //!   [`Discv4Config::bond_wait`] for its own Ping (so it knows us) before
 //!   sending the request.
-//! - Each node new to the table gets an ENRRequest (EIP-868); its `eth` entry
+//! - Each node new to the table, or verified but kept out of it by a full
+//!   bucket or an IP limit, gets an ENRRequest (EIP-868); its `eth` entry
 //!   goes through the [`NodeFilter`] and only accepted nodes are reported as
 //!   [`Discv4Event::NodeFound`]. A node that does not answer the ENRRequest
 //!   (pre-EIP-868 implementations) is offered to the filter without a record.
@@ -43,7 +44,7 @@
 
 use crate::{
     enr::{enr_peer_id, eth_fork_id, Enr, EnrError, LocalEnr, LocalEnrFields},
-    limits::{Bans, RateLimiter, RecentHashes},
+    limits::{Bans, RateLimiter, RecentHashes, RecentSet},
     lookup::{Lookup, LookupId, State},
     packet::{
         self, is_expired, EncodedPacket, Endpoint, EnrRequest, EnrResponse, FindNode, Message,
@@ -106,6 +107,9 @@ pub struct Discv4Config {
     pub max_enr_requests: usize,
     /// Nodes waiting for an ENRRequest slot.
     pub max_enr_queue: usize,
+    /// Ids remembered as already reported (`NodeFound`) for nodes outside
+    /// the table, so they are not fetched and reported again.
+    pub max_reported: usize,
     /// FindNode requests in a row without an answer after which a node leaves
     /// the table.
     pub max_find_node_failures: u32,
@@ -135,6 +139,7 @@ impl Default for Discv4Config {
             max_bonds: 16_384,
             max_enr_requests: 16,
             max_enr_queue: 1024,
+            max_reported: 4096,
             max_find_node_failures: 5,
             max_bans: 16_384,
             max_queued: 4096,
@@ -183,8 +188,11 @@ impl NodeFilter for ForkIdFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Discv4Event {
-    /// A node entered the table, its ENR was fetched (or it does not speak
-    /// EIP-868) and the [`NodeFilter`] accepted it: a dial candidate.
+    /// A node proved its endpoint (answered our Ping), its ENR was fetched
+    /// (or it does not speak EIP-868) and the [`NodeFilter`] accepted it: a
+    /// dial candidate. Reported once per table entry, and once for a node
+    /// kept out of the table (full bucket, IP limit) within the last
+    /// [`Discv4Config::max_reported`] such reports.
     NodeFound {
         /// Its id and verified endpoint (UDP as observed, TCP as announced).
         record: NodeRecord,
@@ -323,8 +331,10 @@ pub struct Discv4 {
     /// Nodes with a FindNode pending or waiting for a bond.
     find_busy: HashSet<PeerId>,
     pending_enr: HashMap<PeerId, PendingEnr>,
-    enr_in_flight: HashSet<PeerId>,
-    enr_queue: VecDeque<PeerId>,
+    enr_in_flight: HashMap<PeerId, NodeRecord>,
+    enr_queue: VecDeque<NodeRecord>,
+    /// Nodes outside the table already reported.
+    reported: RecentSet<PeerId>,
     awaiting_bond: HashMap<PeerId, AwaitingBond>,
     lookups: BTreeMap<LookupId, Lookup>,
     next_lookup: u64,
@@ -384,6 +394,7 @@ impl Discv4 {
         )?;
         let mut rng = StdRng::seed_from_u64(rng_seed);
         let next_revalidation = now + jitter(&mut rng, config.revalidation_interval);
+        let reported = RecentSet::new(config.max_reported);
         Ok(Self {
             local_endpoint: Endpoint {
                 ip: external_ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
@@ -415,8 +426,9 @@ impl Discv4 {
             pending_find: HashMap::new(),
             find_busy: HashSet::new(),
             pending_enr: HashMap::new(),
-            enr_in_flight: HashSet::new(),
+            enr_in_flight: HashMap::new(),
             enr_queue: VecDeque::new(),
+            reported,
             awaiting_bond: HashMap::new(),
             lookups: BTreeMap::new(),
             next_lookup: 0,
@@ -1170,7 +1182,15 @@ impl Discv4 {
         match self.table.add(record, now) {
             AddOutcome::Added => {
                 trace!(target: "discv4", id = %record.id, "node added to the table");
-                self.request_enr(now, record.id);
+                self.request_enr(now, record);
+            }
+            // A verified node kept out of the table (full bucket or IP limit)
+            // is still a dial candidate: fetch its ENR and report it once.
+            outcome @ (AddOutcome::Replacement | AddOutcome::IpLimit) => {
+                trace!(target: "discv4", id = %record.id, ?outcome, "node kept out of the table");
+                if !self.reported.contains(&record.id) {
+                    self.request_enr(now, record);
+                }
             }
             outcome => trace!(target: "discv4", id = %record.id, ?outcome, "node not added"),
         }
@@ -1185,7 +1205,7 @@ impl Discv4 {
     fn on_evicted(&mut self, now: Instant, id: PeerId, promoted: Option<NodeRecord>) {
         self.emit(Discv4Event::NodeRemoved { id });
         if let Some(p) = promoted {
-            self.request_enr(now, p.id);
+            self.request_enr(now, p);
         }
     }
 
@@ -1202,32 +1222,32 @@ impl Discv4 {
             e.announced_seq = Some(seq);
         }
         let known = e.enr.as_ref().map(|r| r.seq());
+        let record = e.record;
         if known.is_some_and(|k| seq > k) {
-            self.request_enr(now, *id);
+            self.request_enr(now, record);
         }
     }
 
-    fn request_enr(&mut self, now: Instant, id: PeerId) {
-        if self.enr_in_flight.contains(&id) {
+    fn request_enr(&mut self, now: Instant, record: NodeRecord) {
+        if self.enr_in_flight.contains_key(&record.id) {
             return;
         }
         if self.enr_in_flight.len() >= self.config.max_enr_requests {
-            if self.enr_queue.len() < self.config.max_enr_queue && !self.enr_queue.contains(&id) {
-                self.enr_queue.push_back(id);
+            if self.enr_queue.len() < self.config.max_enr_queue
+                && !self.enr_queue.iter().any(|r| r.id == record.id)
+            {
+                self.enr_queue.push_back(record);
             }
             return;
         }
-        let Some(record) = self.table.get(&id).map(|e| e.record) else {
-            return;
-        };
-        self.enr_in_flight.insert(id);
+        self.enr_in_flight.insert(record.id, record);
         self.ensure_bond(now, record, Deferred::Enr);
     }
 
     fn enr_done(&mut self, now: Instant, id: PeerId, enr: Option<Enr>, alive: bool) {
-        self.enr_in_flight.remove(&id);
-        if alive {
-            self.judge(id, enr);
+        let record = self.enr_in_flight.remove(&id);
+        if let (Some(record), true) = (record, alive) {
+            self.judge(record, enr);
         }
         while self.enr_in_flight.len() < self.config.max_enr_requests {
             let Some(next) = self.enr_queue.pop_front() else {
@@ -1237,30 +1257,42 @@ impl Discv4 {
         }
     }
 
-    /// Stores the ENR result and reports the node if the filter accepts it.
-    fn judge(&mut self, id: PeerId, enr: Option<Enr>) {
+    /// Stores the ENR result and reports the node if the filter accepts it
+    /// (once per table entry; once per [`Discv4Config::max_reported`] window
+    /// for nodes outside the table).
+    fn judge(&mut self, record: NodeRecord, enr: Option<Enr>) {
+        let id = record.id;
         let (fork_id, malformed) = match enr.as_ref().map(eth_fork_id) {
             Some(Ok(f)) => (f, false),
             Some(Err(_)) => (None, true),
             None => (None, false),
         };
-        let Some(entry) = self.table.get_mut(&id) else {
-            return;
+        let record = match self.table.get_mut(&id) {
+            Some(entry) => {
+                if enr.is_some() {
+                    entry.enr = enr.clone();
+                }
+                entry.fork_id = fork_id;
+                if entry.announced {
+                    return;
+                }
+                if self.reported.contains(&id) {
+                    // Reported while it was outside the table.
+                    entry.announced = true;
+                    return;
+                }
+                entry.record
+            }
+            None if self.reported.contains(&id) => return,
+            None => record,
         };
-        if enr.is_some() {
-            entry.enr = enr.clone();
-        }
-        entry.fork_id = fork_id;
-        if entry.announced {
-            return;
-        }
-        let record = entry.record;
         if malformed || !self.filter.accept(&record, enr.as_ref(), fork_id) {
             debug!(target: "discv4", id = %id, ?fork_id, "node refused by the filter");
             return;
         }
-        if let Some(e) = self.table.get_mut(&id) {
-            e.announced = true;
+        match self.table.get_mut(&id) {
+            Some(e) => e.announced = true,
+            None => self.reported.insert(id),
         }
         self.emit(Discv4Event::NodeFound {
             record,

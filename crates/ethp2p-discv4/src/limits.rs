@@ -56,15 +56,18 @@ impl RateLimiter {
     }
 }
 
-/// The hashes of the last `capacity` packets accepted (first in, first out).
+/// The hashes of the last `capacity` packets accepted.
+pub(crate) type RecentHashes = RecentSet<B256>;
+
+/// The last `capacity` values inserted (first in, first out).
 #[derive(Debug)]
-pub(crate) struct RecentHashes {
+pub(crate) struct RecentSet<T> {
     capacity: usize,
-    set: HashSet<B256>,
-    order: VecDeque<B256>,
+    set: HashSet<T>,
+    order: VecDeque<T>,
 }
 
-impl RecentHashes {
+impl<T: std::hash::Hash + Eq + Copy> RecentSet<T> {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
@@ -73,11 +76,11 @@ impl RecentHashes {
         }
     }
 
-    pub(crate) fn contains(&self, hash: &B256) -> bool {
+    pub(crate) fn contains(&self, hash: &T) -> bool {
         self.set.contains(hash)
     }
 
-    pub(crate) fn insert(&mut self, hash: B256) {
+    pub(crate) fn insert(&mut self, hash: T) {
         if self.capacity == 0 || !self.set.insert(hash) {
             return;
         }

@@ -916,3 +916,45 @@ fn zero_durations_in_config_never_make_timers_due_immediately() {
         now = next;
     }
 }
+
+#[test]
+fn verified_nodes_kept_out_of_a_full_bucket_are_reported_once() {
+    let config = Discv4Config {
+        first_refresh: Duration::from_secs(3600),
+        revalidation_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let (mut d, start) = engine_with(config, Box::new(AcceptAll));
+    let testers = testers_in_far_bucket(&d, BUCKET_SIZE + 1);
+    for t in &testers {
+        let _ = bond(&mut d, t, start, start);
+    }
+    let spare = &testers[BUCKET_SIZE];
+    assert!(!d.table().contains(&spare.id));
+    // Every ENRRequest goes unanswered (a pre-EIP-868 network). Sixteen are
+    // in flight at once; the seventeenth leaves when a slot frees.
+    d.handle_timeout(start + Duration::from_millis(600));
+    let queued = drain(&mut d);
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].0, spare.addr);
+    d.handle_timeout(start + Duration::from_millis(1200));
+    let found: HashSet<PeerId> = events(&mut d)
+        .into_iter()
+        .filter_map(|e| match e {
+            Discv4Event::NodeFound { record, .. } => Some(record.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found.len(), BUCKET_SIZE + 1);
+    assert!(found.contains(&spare.id));
+    // Once promoted into the table it is not reported a second time.
+    d.ban_node(start, testers[0].id, None);
+    assert!(d.table().contains(&spare.id));
+    let later = start + Duration::from_secs(3);
+    d.handle_timeout(later);
+    let _ = drain(&mut d);
+    d.handle_timeout(later + Duration::from_millis(600));
+    assert!(!events(&mut d)
+        .iter()
+        .any(|e| matches!(e, Discv4Event::NodeFound { record, .. } if record.id == spare.id)));
+}
