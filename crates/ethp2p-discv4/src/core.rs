@@ -32,7 +32,11 @@
 //!   [`Discv4Event::NodeFound`]. A node that does not answer the ENRRequest
 //!   (pre-EIP-868 implementations) is offered to the filter without a record.
 //! - Revalidation pings a random bucket's least recently seen entry; failures
-//!   evict it for a replacement.
+//!   evict it for a replacement. A higher ENR seq in a Pong or Ping re-fetches
+//!   the record.
+//! - Nodes learnt from a Neighbours answer we asked for are pinged when their
+//!   bucket has room, and enter the table once they answer; unsolicited
+//!   Neighbours are ignored.
 //!
 //! Bounds: pending pings triggered by peers ≤ [`Discv4Config::max_pending_pings`];
 //! endpoint proofs ≤ [`Discv4Config::max_bonds`]; ENR requests in flight ≤
@@ -40,7 +44,12 @@
 //! [`Discv4Config::max_enr_queue`] waiting; lookups ≤
 //! [`Discv4Config::max_lookups`]; outgoing datagrams and events ≤
 //! [`Discv4Config::max_queued`] each (the driver drains them after every call);
-//! the rate limiter, duplicate filter and ban list have their own caps.
+//! reported ids of nodes outside the table ≤ [`Discv4Config::max_reported`];
+//! timers: one per outstanding request, each gone within
+//! [`Discv4Config::request_timeout`] or [`Discv4Config::bond_wait`]; the rate
+//! limiter, duplicate filter and ban list have their own caps
+//! ([`Discv4Config::max_rate_ips`], [`Discv4Config::recent_hashes`],
+//! [`Discv4Config::max_bans`]).
 
 use crate::{
     enr::{enr_peer_id, eth_fork_id, Enr, EnrError, LocalEnr, LocalEnrFields},

@@ -6,7 +6,7 @@
 //! task ends when every handle is dropped.
 
 use crate::{
-    core::{Discv4, Discv4Event},
+    core::{Discv4, Discv4Event, NodeFilter},
     enr::{Enr, SeqStore},
     lookup::LookupId,
     packet::MAX_PACKET_SIZE,
@@ -103,6 +103,7 @@ enum Command {
     LocalRecord(oneshot::Sender<NodeRecord>),
     SetForkId(ForkId, oneshot::Sender<Result<(), Discv4Error>>),
     SetExternalIp(IpAddr, oneshot::Sender<Result<(), Discv4Error>>),
+    SetNodeFilter(Box<dyn NodeFilter>),
 }
 
 /// A cloneable handle to a running discv4 service.
@@ -178,6 +179,12 @@ impl Discv4Handle {
         let (tx, rx) = oneshot::channel();
         self.send(Command::SetForkId(fork_id, tx)).await?;
         rx.await.map_err(|_| Discv4Error::Stopped)?
+    }
+
+    /// Replaces the filter deciding which nodes are reported (e.g. a
+    /// [`crate::ForkIdFilter`] rebuilt for a new head).
+    pub async fn set_node_filter(&self, filter: Box<dyn NodeFilter>) -> Result<(), Discv4Error> {
+        self.send(Command::SetNodeFilter(filter)).await
     }
 
     /// Sets the announced IP (ENR `ip`/`ip6` and Ping `from`), e.g. once the
@@ -312,6 +319,7 @@ async fn run<T: UdpTransport>(
                         let changed = engine.set_fork_id(fork_id);
                         let _ = tx.send(persist_seq(&engine, changed, &mut seq_store));
                     }
+                    Command::SetNodeFilter(filter) => engine.set_node_filter(filter),
                     Command::SetExternalIp(ip, tx) => {
                         let changed = engine.set_external_ip(ip);
                         let _ = tx.send(persist_seq(&engine, changed, &mut seq_store));
