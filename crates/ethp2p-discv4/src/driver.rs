@@ -263,6 +263,10 @@ async fn run<T: UdpTransport>(
     let mut lookups: HashMap<LookupId, oneshot::Sender<Result<Vec<NodeRecord>, Discv4Error>>> =
         HashMap::new();
     let mut dropped_events: u64 = 0;
+    // Set when the transport reports it will never deliver again (a
+    // `SharedSocket` whose `FrameSender`s are gone): the task keeps serving
+    // commands and timers without spinning on the dead receiver.
+    let mut recv_closed = false;
     loop {
         while let Some((to, bytes)) = engine.poll_transmit() {
             if let Err(e) = transport.send_to(&bytes, to).await {
@@ -326,8 +330,12 @@ async fn run<T: UdpTransport>(
                     }
                 }
             }
-            received = transport.recv_from(&mut buf) => match received {
+            received = transport.recv_from(&mut buf), if !recv_closed => match received {
                 Ok((n, src)) => engine.handle_packet(Instant::now(), src, &buf[..n.min(buf.len())]),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    warn!(target: "discv4", "transport closed, no more datagrams will arrive");
+                    recv_closed = true;
+                }
                 Err(e) => debug!(target: "discv4", error = %e, "receive failed"),
             },
             _ = sleep_until(deadline) => {}

@@ -270,3 +270,31 @@ async fn handle_re_signs_and_persists_the_local_enr() {
         "203.0.113.9".parse::<std::net::IpAddr>().unwrap()
     );
 }
+
+/// A shared-socket transport whose forwarder is gone must not make the driver
+/// spin: commands are still served and the clock can still advance. (Without
+/// the rule the driver stays runnable forever, the paused clock never
+/// auto-advances and this test hangs.)
+#[tokio::test(start_paused = true)]
+async fn closed_shared_transport_does_not_spin_the_driver() {
+    let socket = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let (transport, frames) = ethp2p_discv4::SharedSocket::new(socket, 8);
+    drop(frames);
+    let mut rng = StdRng::seed_from_u64(3);
+    let params = Discv4Params {
+        secret_key: key(&mut rng),
+        external_ip: None,
+        udp_port: 30303,
+        tcp_port: 30303,
+        enr_seq: 1,
+        fork_id: None,
+        filter: Box::new(AcceptAll),
+        config: Discv4Config::default(),
+        rng_seed: 1,
+    };
+    let engine = Discv4::new(params, Instant::now(), Duration::from_secs(UNIX)).unwrap();
+    let (handle, _events, _task) = spawn(engine, transport, None, DriverConfig::default());
+    // On a paused clock a spinning task would never let time auto-advance.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(handle.table().await.unwrap().is_empty());
+}
