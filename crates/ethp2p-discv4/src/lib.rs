@@ -1,0 +1,73 @@
+//! Ethereum node discovery, version 4 (`discv4.md`), with ENR exchange
+//! (EIP-868) and the `eth` ENR entry.
+//!
+//! - [`packet`]: the six packet types, signing and the forward-compatible
+//!   (EIP-8) decoder.
+//! - [`enr`]: the local record (re-signed when the fork id changes, sequence
+//!   number persisted so it never goes backwards) and the remote `eth` entry.
+//! - [`table`]: the Kademlia table with geth's IP limits and revalidation
+//!   bookkeeping.
+//! - [`core`]: the sans-IO protocol engine [`Discv4`]: fed datagrams and `now`,
+//!   asked for datagrams to send, events and its next deadline.
+//! - [`driver`]: a tokio task running the engine over any [`UdpTransport`],
+//!   with a cloneable [`Discv4Handle`]; [`memnet`]: an in-memory UDP network
+//!   for simulations; [`shared`]: discv4 on a UDP port whose reads belong
+//!   to discv5.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ethp2p_discv4::{enr::{next_seq, SeqFile}, Discv4Config, Discv4Event, Discv4Params,
+//!     DriverConfig, ForkIdFilter};
+//! use ethp2p_eth::chain::ChainSpec;
+//!
+//! let spec = ChainSpec::mainnet();
+//! let head = spec.genesis_head();
+//! let mut seq_file = SeqFile::in_dir("/var/lib/ethp2p");
+//! let socket = tokio::net::UdpSocket::bind("0.0.0.0:30303").await?;
+//! let params = Discv4Params {
+//!     secret_key: ethp2p_rlpx::generate_secret_key(),
+//!     external_ip: Some("203.0.113.7".parse()?),
+//!     udp_port: 30303,
+//!     tcp_port: 30303,
+//!     enr_seq: next_seq(&mut seq_file, ethp2p_discv4::unix_time_now().as_millis() as u64)?,
+//!     fork_id: Some(spec.fork_id_at(head.number, head.timestamp)),
+//!     filter: Box::new(ForkIdFilter { filter: spec.fork_filter(head), require_fork_id: false }),
+//!     config: Discv4Config::default(),
+//!     rng_seed: rand::random(),
+//! };
+//! let (handle, mut events, _task) =
+//!     ethp2p_discv4::start(params, socket, Some(Box::new(seq_file)), DriverConfig::default())?;
+//! for enode in &spec.bootnodes {
+//!     handle.add_bootnode(enode.parse()?).await?;
+//! }
+//! while let Some(event) = events.recv().await {
+//!     if let Discv4Event::NodeFound { record, fork_id, .. } = event {
+//!         println!("dial candidate {record} (fork id {fork_id:?})");
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod core;
+pub mod driver;
+pub mod enr;
+mod limits;
+pub mod lookup;
+pub mod memnet;
+pub mod packet;
+pub mod shared;
+pub mod table;
+
+pub use crate::core::{
+    AcceptAll, Discv4, Discv4Config, Discv4Event, Discv4Params, ForkIdFilter, NodeFilter,
+    TooManyLookups,
+};
+pub use crate::driver::{
+    spawn, start, unix_time_now, Discv4Error, Discv4Handle, DriverConfig, UdpTransport,
+};
+pub use crate::enr::{Enr, LocalEnr, SeqFile, SeqStore};
+pub use crate::lookup::LookupId;
+pub use crate::memnet::{MemNetwork, MemSocket};
+pub use crate::shared::{FrameSender, SharedSocket};
