@@ -87,6 +87,18 @@ fn sepolia_file_matches_preset() {
     );
 }
 
+#[test]
+fn holesky_file_matches_preset() {
+    let spec = ChainSpec::from_geth_genesis_file(data("holesky.json")).expect("holesky");
+    assert_matches_preset(&spec, &ChainSpec::holesky(), &[]);
+}
+
+#[test]
+fn hoodi_file_matches_preset() {
+    let spec = ChainSpec::from_geth_genesis_file(data("hoodi.json")).expect("hoodi");
+    assert_matches_preset(&spec, &ChainSpec::hoodi(), &[]);
+}
+
 /// go-ethereum's `TestSetupGenesis` custom genesis (core/genesis_test.go):
 /// Homestead at 3, one account `{1}` with balance 1 and storage `{1}: {1}`,
 /// difficulty and gas limit left to their defaults; published hash
