@@ -23,6 +23,21 @@
 //! fields (`verkleTime`, `bogotaTime`, a network's own forks) are ignored. A
 //! genesis block under Amsterdam rules is refused (its header is not built).
 //!
+//! Present forks must not be scheduled against protocol order, and Shanghai,
+//! Cancun and Prague each need their predecessor scheduled
+//! ([`GenesisError::ForkOrder`], [`GenesisError::MissingFork`]).
+//!
+//! **Genesis block.** As go-ethereum: `config`, `config.chainId`,
+//! `difficulty`, `gasLimit` and `alloc` are required; a `gasLimit` of 0 means
+//! [`DEFAULT_GAS_LIMIT`]; `gasUsed`, `number`, `parentHash` and `mixHash`
+//! (also spelt `mixhash`) are taken as given. With London at block 0 the
+//! header carries `baseFeePerGas` (default [`INITIAL_BASE_FEE`]); with
+//! Shanghai active at the genesis time, the empty withdrawals root; with
+//! Cancun, `blobGasUsed` and `excessBlobGas` (default 0) and a zero parent
+//! beacon block root; with Prague, [`EMPTY_REQUESTS_HASH`]. The state root is
+//! that of `alloc`: each account's balance, nonce, code hash and the root of
+//! its non-zero storage slots.
+//!
 //! **Bounds.** Input over [`MAX_GENESIS_BYTES`] is refused before it is
 //! parsed.
 
