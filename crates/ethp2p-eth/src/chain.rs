@@ -17,7 +17,10 @@ use core::fmt;
 /// number or timestamp, and so is not one of these; see
 /// [`ChainSpec::terminal_total_difficulty`]. Some networks mark it with a
 /// [`Hardfork::MergeNetsplit`] block instead.
+///
+/// The variants are in protocol order (the derived `Ord` follows it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Hardfork {
     /// Homestead (EIP-2, EIP-7, EIP-8).
     Homestead,
@@ -25,8 +28,13 @@ pub enum Hardfork {
     Dao,
     /// Tangerine Whistle (EIP-150).
     TangerineWhistle,
-    /// Spurious Dragon (EIP-155, EIP-158).
+    /// Spurious Dragon (EIP-155, EIP-158). A chain that activates EIP-158
+    /// apart from EIP-155 lists it at its EIP-155 block and [`Hardfork::Eip158`]
+    /// at the other.
     SpuriousDragon,
+    /// EIP-158 (state clearing) on a chain that schedules it at another block
+    /// than EIP-155 (geth's `eip158Block`); absent where they coincide.
+    Eip158,
     /// Byzantium.
     Byzantium,
     /// Constantinople.
@@ -60,6 +68,12 @@ pub enum Hardfork {
     Bpo1,
     /// The second blob-parameter-only fork after Osaka (EIP-7892).
     Bpo2,
+    /// The third blob-parameter-only fork (EIP-7892).
+    Bpo3,
+    /// The fourth blob-parameter-only fork (EIP-7892).
+    Bpo4,
+    /// The fifth blob-parameter-only fork (EIP-7892).
+    Bpo5,
     /// Amsterdam (the execution half of Glamsterdam).
     Amsterdam,
 }
@@ -72,6 +86,7 @@ impl Hardfork {
             Self::Dao => "DAO",
             Self::TangerineWhistle => "Tangerine Whistle",
             Self::SpuriousDragon => "Spurious Dragon",
+            Self::Eip158 => "EIP-158",
             Self::Byzantium => "Byzantium",
             Self::Constantinople => "Constantinople",
             Self::Petersburg => "Petersburg",
@@ -88,6 +103,9 @@ impl Hardfork {
             Self::Osaka => "Osaka",
             Self::Bpo1 => "BPO1",
             Self::Bpo2 => "BPO2",
+            Self::Bpo3 => "BPO3",
+            Self::Bpo4 => "BPO4",
+            Self::Bpo5 => "BPO5",
             Self::Amsterdam => "Amsterdam",
         }
     }

@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod exchange;
 pub mod forkid;
+pub mod genesis;
 pub mod handshake;
 pub mod message;
 pub mod snap;
