@@ -33,7 +33,7 @@ pub(crate) enum Command {
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
     /// Benchmark the stack (RLPx, devp2p, eth, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
-    Bench(crate::bench::BenchArgs),
+    Bench(ethp2p_bench::BenchArgs),
 }
 
 /// Options of `ethp2p node`. The same keys (without the leading `--`) may be

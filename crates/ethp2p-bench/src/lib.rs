@@ -1,8 +1,15 @@
-//! `ethp2p bench`: the RLPx benchmark.
+//! `ethp2p bench`: the benchmark of the whole stack.
 //!
-//! Measures the cryptographic primitives on one core, then the RLPx handshake
-//! and frame paths, and sets every figure beside the limit those primitives,
-//! measured in the same process, allow. Prints one JSON object per line.
+//! Measures the primitives on one core (secp256k1, AES, Keccak, snappy,
+//! memcpy, ...), then the RLPx handshake and frame paths, devp2p messages, eth
+//! and snap messages, transaction gossip and full sessions, and sets every
+//! figure beside the limit those primitives, measured in the same process,
+//! allow. Prints one JSON object per line (see `BENCHMARKS.md`).
+//!
+//! The `ethp2p` binary mounts [`BenchArgs`] as its `bench` subcommand and
+//! calls [`run`]; the two-process experiments start that same subcommand
+//! again as their children (see [`PeerCommand`]).
+#![warn(missing_docs)]
 
 mod eth;
 mod p2p;
@@ -16,11 +23,11 @@ use ethp2p_rlpx::FrameCodec;
 use rlpx::{Exchange, Limit, INITIATOR_OPS, RECIPIENT_OPS};
 use serde_json::Value;
 use stats::{median, Config, Record, Runner, Summary};
-use std::{process::ExitCode, time::Instant};
+use std::{path::PathBuf, process::ExitCode, time::Instant};
 
 /// Arguments of `ethp2p bench`.
 #[derive(Debug, Args)]
-pub(crate) struct BenchArgs {
+pub struct BenchArgs {
     /// Short runs: a smoke test that finishes in about 15 seconds (a full run takes about 6 minutes).
     #[arg(long)]
     pub quick: bool,
@@ -273,9 +280,60 @@ impl Measurement {
     }
 }
 
-/// Runs the benchmark; every error is one line on stderr.
-pub(crate) fn run(args: BenchArgs) -> ExitCode {
-    match run_inner(args) {
+/// How to start the child processes of the two-process experiments: a
+/// program and the arguments that lead to the flags of [`BenchArgs`]; the
+/// children get `--peer ...` after them.
+#[derive(Debug, Clone)]
+pub struct PeerCommand {
+    /// `None`: the running executable, looked up when a child is spawned.
+    program: Option<PathBuf>,
+    leading: Vec<String>,
+}
+
+impl PeerCommand {
+    /// The running executable (`std::env::current_exe`) followed by
+    /// `leading`: the `ethp2p` binary passes `["bench"]`, so its children
+    /// are `ethp2p bench --peer ...`.
+    pub fn current_exe<I, S>(leading: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        PeerCommand {
+            program: None,
+            leading: leading.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// `program` followed by `leading`.
+    pub fn new<I, S>(program: impl Into<PathBuf>, leading: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        PeerCommand {
+            program: Some(program.into()),
+            leading: leading.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// A command for a child that gets `args` after the leading ones.
+    fn command(&self, args: &[String]) -> Result<std::process::Command, String> {
+        let program = match &self.program {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().map_err(|e| format!("current executable: {e}"))?,
+        };
+        let mut c = std::process::Command::new(program);
+        c.args(&self.leading).args(args);
+        Ok(c)
+    }
+}
+
+/// Runs the benchmark (or, with `--peer`, one end of a two-process
+/// experiment), printing JSON lines on stdout; every error is one line on
+/// stderr. `children` starts the child processes.
+pub fn run(args: BenchArgs, children: &PeerCommand) -> ExitCode {
+    match run_inner(args, children) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ethp2p bench: {e}");
@@ -284,7 +342,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     }
 }
 
-fn run_inner(args: BenchArgs) -> Result<(), String> {
+fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
     match args.peer.as_deref() {
         None => {}
         Some("listen") => {
@@ -686,14 +744,15 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             .collect();
         // Per primitive: its value before each run.
         let mut between: Vec<Vec<f64>> = vec![Vec::new(); asym.len()];
-        let (rates, failures) = session::established_processes(&cfg, CONCURRENT_DIALERS, || {
-            for (k, &i) in asym.iter().enumerate() {
-                let m = &mut all[i];
-                let v = (m.runner)().map_err(|e| format!("{}: {e}", m.name))?;
-                between[k].push(v);
-            }
-            Ok(())
-        })?;
+        let (rates, failures) =
+            session::established_processes(&cfg, children, CONCURRENT_DIALERS, || {
+                for (k, &i) in asym.iter().enumerate() {
+                    let m = &mut all[i];
+                    let v = (m.runner)().map_err(|e| format!("{}: {e}", m.name))?;
+                    between[k].push(v);
+                }
+                Ok(())
+            })?;
         let costs_between = |pick: &dyn Fn(&[f64]) -> f64| {
             let mut c = primitives::Costs::default();
             for (k, &i) in asym.iter().enumerate() {
@@ -764,7 +823,7 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             hold.max(ping_interval)
         };
         eprintln!("ethp2p bench: {sessions} idle sessions, held {hold} s");
-        let idle = session::idle(sessions, std::time::Duration::from_secs_f64(hold))?;
+        let idle = session::idle(children, sessions, std::time::Duration::from_secs_f64(hold))?;
         for (name, unit, value, target) in [
             (
                 rss_name,
