@@ -128,6 +128,9 @@ pub(super) enum Limit {
     Rate(&'static str),
     /// A fixed target, in the figure's unit.
     Fixed(f64),
+    /// One core doing one of each of these per-op primitives per operation:
+    /// operations/s.
+    PerOp(&'static [&'static str]),
 }
 
 impl Limit {
@@ -139,6 +142,7 @@ impl Limit {
             Limit::HandshakeOn(sides, cores) => Limit::Handshake(sides).value(c) * cores as f64,
             Limit::Rate(name) => c.get(name) / 1e6,
             Limit::Fixed(v) => v,
+            Limit::PerOp(ops) => 1.0 / ops.iter().map(|op| c.get(op)).sum::<f64>(),
         }
     }
 
@@ -160,6 +164,13 @@ impl Limit {
             }
             Limit::Rate(name) => vec![("limit_from", name.into())],
             Limit::Fixed(_) => vec![],
+            Limit::PerOp(ops) => vec![
+                ("limit_from", ops.join(" + ").into()),
+                (
+                    "limit_ns_per_op",
+                    round(ops.iter().map(|op| c.get(op)).sum::<f64>() * 1e9, 4).into(),
+                ),
+            ],
             Limit::Frame(len) => vec![(
                 "limit_ns_per_frame_per_side",
                 round(frame_side_cost(c, len) * 1e9, 4).into(),
