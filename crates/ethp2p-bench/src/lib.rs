@@ -755,6 +755,11 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
                 .param("ratio_snap_plus_copies", stats::round(fig / two, 4))
                 .param("extra_time_in_memcpys", stats::round(extra, 4));
         }
+        // snap rows: how many memcpys of the message one encode + decode costs.
+        if SNAP.iter().any(|(_, figure)| *figure == m.name) {
+            let memcpy = record.limit.unwrap_or(f64::NAN);
+            record = record.param("memcpys_worth_of_time", stats::round(memcpy / fig, 4));
+        }
         // The 1 KiB two-core rows: what the RLPx crypto allows with each end
         // on a core of its own (snappy and the kernel not counted).
         if m.name.starts_with("frame.p2p.1KiB.2workers") {
