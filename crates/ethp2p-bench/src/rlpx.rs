@@ -617,6 +617,17 @@ mod tests {
     }
 
     #[test]
+    fn per_op_limit_adds_the_named_costs() {
+        let mut c = Costs::default();
+        c.insert("primitive.a", "ns/op", 800.0);
+        c.insert("primitive.b", "ns/op", 200.0);
+        static OPS: [&str; 2] = ["primitive.a", "primitive.b"];
+        // One microsecond per operation: a million per second.
+        assert!((Limit::PerOp(&OPS).value(&c) - 1e6).abs() < 1e-3);
+        assert!((Limit::PerOp(&OPS[..1]).value(&c) - 1.25e6).abs() < 1e-3);
+    }
+
+    #[test]
     fn every_runner_completes_a_short_run() {
         let cfg = quick();
         let runners = [

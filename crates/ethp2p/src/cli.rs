@@ -32,7 +32,7 @@ pub(crate) enum Command {
     Probe(ProbeArgs),
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
-    /// Benchmark the stack (RLPx, devp2p, eth, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
+    /// Benchmark the stack (RLPx, devp2p, eth and snap messages, transaction gossip, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
     Bench(ethp2p_bench::BenchArgs),
 }
 
