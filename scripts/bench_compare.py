@@ -20,7 +20,7 @@ import json
 import sys
 
 # Units whose figure (median, or ratio against a ceiling) is better lower.
-LOWER_IS_BETTER = ("us/op", "ns/op", "us", "KiB/session", "% of a core")
+LOWER_IS_BETTER = ("us/op", "ns/op", "us", "KiB/session", "% of a core", "bytes/hash")
 
 
 def load(path):

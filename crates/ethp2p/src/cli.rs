@@ -32,8 +32,8 @@ pub(crate) enum Command {
     Probe(ProbeArgs),
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
-    /// Benchmark the stack (RLPx, devp2p, eth, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
-    Bench(crate::bench::BenchArgs),
+    /// Benchmark the stack (RLPx, devp2p, eth and snap messages, transaction gossip, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
+    Bench(ethp2p_bench::BenchArgs),
 }
 
 /// Options of `ethp2p node`. The same keys (without the leading `--`) may be

@@ -4,7 +4,6 @@
 // plain text; rustdoc would read the brackets as links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
-mod bench;
 mod cli;
 mod config;
 // Not yet used by the node; the node wiring comes separately.
@@ -36,7 +35,10 @@ fn main() -> ExitCode {
         },
     };
     match cli.command {
-        Some(Command::Bench(args)) => bench::run(args),
+        // The two-process experiments start `<this executable> bench --peer ...`.
+        Some(Command::Bench(args)) => {
+            ethp2p_bench::run(args, &ethp2p_bench::PeerCommand::current_exe(["bench"]))
+        }
         Some(Command::Handshake(args)) => handshake::run(args),
         Some(Command::Probe(args)) => probe::run(args),
         Some(Command::Keygen) => {

@@ -1,26 +1,35 @@
-//! `ethp2p bench`: the RLPx benchmark.
+//! `ethp2p bench`: the benchmark of the whole stack.
 //!
-//! Measures the cryptographic primitives on one core, then the RLPx handshake
-//! and frame paths, and sets every figure beside the limit those primitives,
-//! measured in the same process, allow. Prints one JSON object per line.
+//! Measures the primitives on one core (secp256k1, AES, Keccak, snappy,
+//! memcpy, ...), then the RLPx handshake and frame paths, devp2p messages, eth
+//! and snap messages, transaction gossip and full sessions, and sets every
+//! figure beside the limit those primitives, measured in the same process,
+//! allow. Prints one JSON object per line (see `BENCHMARKS.md`).
+//!
+//! The `ethp2p` binary mounts [`BenchArgs`] as its `bench` subcommand and
+//! calls [`run`]; the two-process experiments start that same subcommand
+//! again as their children (see [`PeerCommand`]).
+#![warn(missing_docs)]
 
 mod eth;
 mod p2p;
 mod primitives;
 mod rlpx;
 mod session;
+mod snap_messages;
 mod stats;
+mod transactions;
 
 use clap::Args;
 use ethp2p_rlpx::FrameCodec;
 use rlpx::{Exchange, Limit, INITIATOR_OPS, RECIPIENT_OPS};
 use serde_json::Value;
 use stats::{median, Config, Record, Runner, Summary};
-use std::{process::ExitCode, time::Instant};
+use std::{path::PathBuf, process::ExitCode, time::Instant};
 
 /// Arguments of `ethp2p bench`.
 #[derive(Debug, Args)]
-pub(crate) struct BenchArgs {
+pub struct BenchArgs {
     /// Short runs: a smoke test that finishes in about 15 seconds (a full run takes about 6 minutes).
     #[arg(long)]
     pub quick: bool,
@@ -107,6 +116,43 @@ const ETH_PRIMITIVES: [&str; 4] = [
     eth::SNAP_COMPRESS,
     eth::SNAP_DECOMPRESS,
     eth::MEMCPY,
+];
+
+/// Transaction decoding: the fixture, then the keccak and walk primitives and
+/// the figure (see [`transactions::decode_measurements`]).
+type TxDecode = (
+    fn() -> transactions::TxFixture,
+    (&'static str, &'static str, &'static str),
+    &'static str,
+);
+const TX_DECODES: [TxDecode; 2] = [
+    (
+        transactions::eip1559,
+        (
+            transactions::KECCAK_1559,
+            transactions::WALK_1559,
+            transactions::DECODE_1559,
+        ),
+        "EIP-1559, 228-byte calldata, no access list",
+    ),
+    (
+        transactions::legacy,
+        (
+            transactions::KECCAK_LEGACY,
+            transactions::WALK_LEGACY,
+            transactions::DECODE_LEGACY,
+        ),
+        "legacy (EIP-155), the same call",
+    ),
+];
+/// What bounds each decode figure: one keccak and one header walk of its bytes.
+static TX_1559_LIMIT: [&str; 2] = [transactions::KECCAK_1559, transactions::WALK_1559];
+static TX_LEGACY_LIMIT: [&str; 2] = [transactions::KECCAK_LEGACY, transactions::WALK_LEGACY];
+
+/// snap messages: memcpy primitive, figure.
+const SNAP: [(&str, &str); 2] = [
+    (snap_messages::MEMCPY_RANGE, snap_messages::RANGE),
+    (snap_messages::MEMCPY_REQUEST, snap_messages::REQUEST),
 ];
 
 /// Full sessions through two managers: name, runtime workers (0 =
@@ -205,6 +251,9 @@ fn all_names() -> Vec<&'static str> {
         .chain(P2P_FRAMES.iter().map(|f| &f.0))
         .chain(&ETH_PRIMITIVES)
         .chain(&ETH)
+        .chain(&[transactions::ANNOUNCE, transactions::BYTES_PER_HASH])
+        .chain(TX_DECODES.iter().flat_map(|(_, (a, b, c), _)| [a, b, c]))
+        .chain(SNAP.iter().flat_map(|(a, b)| [a, b]))
         .chain(SESSIONS.iter().map(|(name, _, _)| name))
         .chain(&[SESSIONS_PROCESSES])
         .chain(&[RTT_P50, RTT_P99, RTT_RATE])
@@ -273,9 +322,60 @@ impl Measurement {
     }
 }
 
-/// Runs the benchmark; every error is one line on stderr.
-pub(crate) fn run(args: BenchArgs) -> ExitCode {
-    match run_inner(args) {
+/// How to start the child processes of the two-process experiments: a
+/// program and the arguments that lead to the flags of [`BenchArgs`]; the
+/// children get `--peer ...` after them.
+#[derive(Debug, Clone)]
+pub struct PeerCommand {
+    /// `None`: the running executable, looked up when a child is spawned.
+    program: Option<PathBuf>,
+    leading: Vec<String>,
+}
+
+impl PeerCommand {
+    /// The running executable (`std::env::current_exe`) followed by
+    /// `leading`: the `ethp2p` binary passes `["bench"]`, so its children
+    /// are `ethp2p bench --peer ...`.
+    pub fn current_exe<I, S>(leading: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        PeerCommand {
+            program: None,
+            leading: leading.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// `program` followed by `leading`.
+    pub fn new<I, S>(program: impl Into<PathBuf>, leading: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        PeerCommand {
+            program: Some(program.into()),
+            leading: leading.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// A command for a child that gets `args` after the leading ones.
+    fn command(&self, args: &[String]) -> Result<std::process::Command, String> {
+        let program = match &self.program {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().map_err(|e| format!("current executable: {e}"))?,
+        };
+        let mut c = std::process::Command::new(program);
+        c.args(&self.leading).args(args);
+        Ok(c)
+    }
+}
+
+/// Runs the benchmark (or, with `--peer`, one end of a two-process
+/// experiment), printing JSON lines on stdout; every error is one line on
+/// stderr. `children` starts the child processes.
+pub fn run(args: BenchArgs, children: &PeerCommand) -> ExitCode {
+    match run_inner(args, children) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ethp2p bench: {e}");
@@ -284,7 +384,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     }
 }
 
-fn run_inner(args: BenchArgs) -> Result<(), String> {
+fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
     match args.peer.as_deref() {
         None => {}
         Some("listen") => {
@@ -499,6 +599,8 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             );
         }
     }
+    push_transactions(&cfg, &sel, &mut all)?;
+    push_snap(&cfg, &sel, &mut all)?;
     for (name, workers, dialers) in SESSIONS {
         if sel.wants(name) {
             let runtime = if workers == 0 {
@@ -653,6 +755,11 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
                 .param("ratio_snap_plus_copies", stats::round(fig / two, 4))
                 .param("extra_time_in_memcpys", stats::round(extra, 4));
         }
+        // snap rows: how many memcpys of the message one encode + decode costs.
+        if SNAP.iter().any(|(_, figure)| *figure == m.name) {
+            let memcpy = record.limit.unwrap_or(f64::NAN);
+            record = record.param("memcpys_worth_of_time", stats::round(memcpy / fig, 4));
+        }
         // The 1 KiB two-core rows: what the RLPx crypto allows with each end
         // on a core of its own (snappy and the kernel not counted).
         if m.name.starts_with("frame.p2p.1KiB.2workers") {
@@ -686,14 +793,15 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             .collect();
         // Per primitive: its value before each run.
         let mut between: Vec<Vec<f64>> = vec![Vec::new(); asym.len()];
-        let (rates, failures) = session::established_processes(&cfg, CONCURRENT_DIALERS, || {
-            for (k, &i) in asym.iter().enumerate() {
-                let m = &mut all[i];
-                let v = (m.runner)().map_err(|e| format!("{}: {e}", m.name))?;
-                between[k].push(v);
-            }
-            Ok(())
-        })?;
+        let (rates, failures) =
+            session::established_processes(&cfg, children, CONCURRENT_DIALERS, || {
+                for (k, &i) in asym.iter().enumerate() {
+                    let m = &mut all[i];
+                    let v = (m.runner)().map_err(|e| format!("{}: {e}", m.name))?;
+                    between[k].push(v);
+                }
+                Ok(())
+            })?;
         let costs_between = |pick: &dyn Fn(&[f64]) -> f64| {
             let mut c = primitives::Costs::default();
             for (k, &i) in asym.iter().enumerate() {
@@ -764,7 +872,7 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
             hold.max(ping_interval)
         };
         eprintln!("ethp2p bench: {sessions} idle sessions, held {hold} s");
-        let idle = session::idle(sessions, std::time::Duration::from_secs_f64(hold))?;
+        let idle = session::idle(children, sessions, std::time::Duration::from_secs_f64(hold))?;
         for (name, unit, value, target) in [
             (
                 rss_name,
@@ -801,6 +909,122 @@ fn run_inner(args: BenchArgs) -> Result<(), String> {
         cfg.runs,
         cfg.seconds
     );
+    Ok(())
+}
+
+/// The transaction rows: announcements (against the targets) and decoding
+/// (against keccak + a header walk of the same bytes).
+fn push_transactions(
+    cfg: &Config,
+    sel: &Selection,
+    all: &mut Vec<Measurement>,
+) -> Result<(), String> {
+    use transactions as tx;
+    if sel.wants(tx::ANNOUNCE) || sel.wants(tx::BYTES_PER_HASH) {
+        let tx::Announcements {
+            rate,
+            bytes,
+            seen_bytes_per_hash,
+        } = tx::announcements()?;
+        let workload = format!(
+            "{} peers each announce {} distinct unknown hashes (eth/68, type 2, 200 bytes); \
+             measure_announcements({}, {}, false), one call per run",
+            tx::ANNOUNCE_PEERS,
+            tx::ANNOUNCE_HASHES,
+            tx::ANNOUNCE_PEERS,
+            tx::ANNOUNCE_HASHES
+        );
+        // Both rows come from the same calls: the bytes row reads what the
+        // rate row's call left, so it must stay right behind it.
+        all.push(
+            Measurement::new(tx::ANNOUNCE, "hashes/s", rate)
+                .limit(Limit::Fixed(tx::ANNOUNCE_TARGET))
+                .param("limit_is", "target: at least 100,000 announced hashes/s on one core (ratio >= 1 meets it)")
+                .param("workload", workload.clone())
+                .param("timed", "check_announcement + TxFetcher::on_checked_announcement + SeenByPeers::mark per message (wall clock inside measure_announcements)"),
+        );
+        all.push(
+            Measurement::new(tx::BYTES_PER_HASH, "bytes/hash", bytes)
+                .limit(Limit::Fixed(tx::BYTES_PER_HASH_TARGET))
+                .param("limit_is", "target: at most 200 bytes per tracked hash (lower is better: ratio <= 1 meets it)")
+                .param("figure", "TxFetcher::memory_bytes (table capacity) / hashes tracked")
+                .param("seen_cache_bytes_per_hash", stats::round(seen_bytes_per_hash, 4))
+                .param("tracked_hashes", (tx::ANNOUNCE_PEERS * tx::ANNOUNCE_HASHES) as u64)
+                .param("workload", workload),
+        );
+    }
+    let wants_decode = TX_DECODES
+        .iter()
+        .any(|(_, (a, b, c), _)| [a, b, c].iter().any(|n| sel.wants(n)));
+    if wants_decode {
+        tx::check()?;
+    }
+    for (fixture, names, what) in TX_DECODES {
+        if ![names.0, names.1, names.2].iter().any(|n| sel.wants(n)) {
+            continue;
+        }
+        let f = fixture();
+        let limit: &'static [&'static str] = if names.2 == tx::DECODE_1559 {
+            &TX_1559_LIMIT
+        } else {
+            &TX_LEGACY_LIMIT
+        };
+        for (name, unit, runner) in tx::decode_measurements(cfg, &f, names) {
+            let m = Measurement::new(name, unit, runner)
+                .param("transaction", what)
+                .param("item_bytes", f.item.len() as u64)
+                .param("eip2718_bytes", f.raw.len() as u64);
+            all.push(if name == names.2 {
+                m.limit(Limit::PerOp(limit)).param(
+                    "timed",
+                    "decode_pooled (bounds, envelope, every field) + hash() of the network item",
+                )
+            } else {
+                m
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The snap rows: encode + decode against memcpy of the same bytes.
+fn push_snap(cfg: &Config, sel: &Selection, all: &mut Vec<Measurement>) -> Result<(), String> {
+    if !SNAP.iter().any(|(p, f)| sel.wants(p) || sel.wants(f)) {
+        return Ok(());
+    }
+    let range = snap_messages::account_range(MIB);
+    let request = snap_messages::get_account_range();
+    snap_messages::check(&[&range, &request])?;
+    for ((memcpy, figure), message, what) in [
+        (
+            SNAP[0],
+            &range,
+            "AccountRange, snap/1: consecutive accounts (one in ten a contract) + 16 proof nodes",
+        ),
+        (
+            SNAP[1],
+            &request,
+            "GetAccountRange, snap/1, response_bytes 512 KiB",
+        ),
+    ] {
+        if !(sel.wants(memcpy) || sel.wants(figure)) {
+            continue;
+        }
+        let len = message.length() as u64;
+        for (name, runner) in snap_messages::measurements(cfg, message, (memcpy, figure)) {
+            let m = Measurement::new(name, "MB/s", runner).param("message_bytes", len);
+            all.push(if name == figure {
+                m.limit(Limit::Rate(memcpy))
+                    .param("message", what)
+                    .param(
+                        "timed",
+                        "SnapMessage::encoded (fresh buffer) + SnapMessage::decode_bytes (slices of it)",
+                    )
+            } else {
+                m
+            });
+        }
+    }
     Ok(())
 }
 

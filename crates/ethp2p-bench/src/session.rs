@@ -1,7 +1,10 @@
 //! Full sessions through `SessionManager` (ECIES + Hello + eth Status), request
 //! round trips, and the memory and CPU of idle sessions held by a second process.
 
-use super::stats::{round, Config, Runner};
+use super::{
+    stats::{round, Config, Runner},
+    PeerCommand,
+};
 use ethp2p_eth::{
     chain::ChainSpec,
     message::{BlockHashOrNumber, EthMessage, GetBlockHeaders, RequestPair},
@@ -18,7 +21,7 @@ use std::{
     cell::RefCell,
     io::{BufRead, BufReader, Write},
     net::SocketAddr,
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     rc::Rc,
     str::FromStr,
     sync::{
@@ -449,20 +452,18 @@ struct Peer {
 }
 
 impl Peer {
-    fn spawn(args: &[String]) -> Result<Self, String> {
-        Self::spawn_with(args, Stdio::null())
+    fn spawn(children: &PeerCommand, args: &[String]) -> Result<Self, String> {
+        Self::spawn_with(children, args, Stdio::null())
     }
 
     /// A peer whose stdin we write to (see [`Peer::send_line`]).
-    fn spawn_paced(args: &[String]) -> Result<Self, String> {
-        Self::spawn_with(args, Stdio::piped())
+    fn spawn_paced(children: &PeerCommand, args: &[String]) -> Result<Self, String> {
+        Self::spawn_with(children, args, Stdio::piped())
     }
 
-    fn spawn_with(args: &[String], stdin: Stdio) -> Result<Self, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .arg("bench")
-            .args(args)
+    fn spawn_with(children: &PeerCommand, args: &[String], stdin: Stdio) -> Result<Self, String> {
+        let mut child = children
+            .command(args)?
             .stdout(Stdio::piped())
             .stdin(stdin)
             .spawn()
@@ -537,13 +538,20 @@ pub(super) struct Idle {
 
 /// Starts a listener process and a dialer process, establishes `sessions`
 /// sessions between them, and watches the listener's RSS and CPU for `hold`.
-pub(super) fn idle(sessions: usize, hold: Duration) -> Result<Idle, String> {
-    let listener = Peer::spawn(&[
-        "--peer".into(),
-        "listen".into(),
-        "--peer-sessions".into(),
-        sessions.to_string(),
-    ])?;
+pub(super) fn idle(
+    children: &PeerCommand,
+    sessions: usize,
+    hold: Duration,
+) -> Result<Idle, String> {
+    let listener = Peer::spawn(
+        children,
+        &[
+            "--peer".into(),
+            "listen".into(),
+            "--peer-sessions".into(),
+            sessions.to_string(),
+        ],
+    )?;
     let line = listener.expect("listening ", Duration::from_secs(20))?;
     let mut parts = line.split_whitespace().skip(1);
     let (addr, id) = (
@@ -554,16 +562,19 @@ pub(super) fn idle(sessions: usize, hold: Duration) -> Result<Idle, String> {
     std::thread::sleep(Duration::from_millis(300));
     let rss_before = rss_kib(pid)?;
     let setup = Instant::now();
-    let dialer = Peer::spawn(&[
-        "--peer".into(),
-        "dial".into(),
-        "--peer-addr".into(),
-        addr,
-        "--peer-id".into(),
-        id,
-        "--peer-sessions".into(),
-        sessions.to_string(),
-    ])?;
+    let dialer = Peer::spawn(
+        children,
+        &[
+            "--peer".into(),
+            "dial".into(),
+            "--peer-addr".into(),
+            addr,
+            "--peer-id".into(),
+            id,
+            "--peer-sessions".into(),
+            sessions.to_string(),
+        ],
+    )?;
     let limit = Duration::from_secs(60 + sessions as u64 / 50);
     listener.expect("established ", limit)?;
     let setup_s = setup.elapsed().as_secs_f64();
@@ -677,30 +688,37 @@ pub(super) fn peer_dial_churn(
 /// caller measures the primitives there, so each run has its own limit).
 pub(super) fn established_processes(
     cfg: &Config,
+    children: &PeerCommand,
     dialers: usize,
     mut before_run: impl FnMut() -> Result<(), String>,
 ) -> Result<(Vec<f64>, u64), String> {
-    let listener = Peer::spawn(&["--peer".into(), "listen".into(), "--peer-churn".into()])?;
+    let listener = Peer::spawn(
+        children,
+        &["--peer".into(), "listen".into(), "--peer-churn".into()],
+    )?;
     let line = listener.expect("listening ", Duration::from_secs(20))?;
     let mut parts = line.split_whitespace().skip(1);
     let (addr, id) = (
         parts.next().ok_or("no addr")?.to_string(),
         parts.next().ok_or("no id")?.to_string(),
     );
-    let mut dialer = Peer::spawn_paced(&[
-        "--peer".into(),
-        "dial-churn".into(),
-        "--peer-addr".into(),
-        addr,
-        "--peer-id".into(),
-        id,
-        "--peer-sessions".into(),
-        dialers.to_string(),
-        "--runs".into(),
-        cfg.runs.to_string(),
-        "--seconds".into(),
-        cfg.seconds.to_string(),
-    ])?;
+    let mut dialer = Peer::spawn_paced(
+        children,
+        &[
+            "--peer".into(),
+            "dial-churn".into(),
+            "--peer-addr".into(),
+            addr,
+            "--peer-id".into(),
+            id,
+            "--peer-sessions".into(),
+            dialers.to_string(),
+            "--runs".into(),
+            cfg.runs.to_string(),
+            "--seconds".into(),
+            cfg.seconds.to_string(),
+        ],
+    )?;
     let per_run = Duration::from_secs_f64(cfg.seconds * 3.0 + 30.0);
     let mut rates = Vec::new();
     for _ in 0..cfg.runs {

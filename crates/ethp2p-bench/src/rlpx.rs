@@ -128,6 +128,9 @@ pub(super) enum Limit {
     Rate(&'static str),
     /// A fixed target, in the figure's unit.
     Fixed(f64),
+    /// One core doing one of each of these per-op primitives per operation:
+    /// operations/s.
+    PerOp(&'static [&'static str]),
 }
 
 impl Limit {
@@ -139,6 +142,7 @@ impl Limit {
             Limit::HandshakeOn(sides, cores) => Limit::Handshake(sides).value(c) * cores as f64,
             Limit::Rate(name) => c.get(name) / 1e6,
             Limit::Fixed(v) => v,
+            Limit::PerOp(ops) => 1.0 / ops.iter().map(|op| c.get(op)).sum::<f64>(),
         }
     }
 
@@ -160,6 +164,13 @@ impl Limit {
             }
             Limit::Rate(name) => vec![("limit_from", name.into())],
             Limit::Fixed(_) => vec![],
+            Limit::PerOp(ops) => vec![
+                ("limit_from", ops.join(" + ").into()),
+                (
+                    "limit_ns_per_op",
+                    round(ops.iter().map(|op| c.get(op)).sum::<f64>() * 1e9, 4).into(),
+                ),
+            ],
             Limit::Frame(len) => vec![(
                 "limit_ns_per_frame_per_side",
                 round(frame_side_cost(c, len) * 1e9, 4).into(),
@@ -603,6 +614,17 @@ mod tests {
         assert!((limit - 1024.0 / (2.0 * side) / 1e6).abs() < 1e-9);
         // Payloads are padded to 16 bytes.
         assert_eq!(frame_side_cost(&c, 1009), frame_side_cost(&c, 1024));
+    }
+
+    #[test]
+    fn per_op_limit_adds_the_named_costs() {
+        let mut c = Costs::default();
+        c.insert("primitive.a", "ns/op", 800.0);
+        c.insert("primitive.b", "ns/op", 200.0);
+        static OPS: [&str; 2] = ["primitive.a", "primitive.b"];
+        // One microsecond per operation: a million per second.
+        assert!((Limit::PerOp(&OPS).value(&c) - 1e6).abs() < 1e-3);
+        assert!((Limit::PerOp(&OPS[..1]).value(&c) - 1.25e6).abs() < 1e-3);
     }
 
     #[test]

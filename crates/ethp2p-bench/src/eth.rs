@@ -26,17 +26,17 @@ pub(super) const SNAP_DECOMPRESS: &str = "primitive.snap_decompress.1MiB";
 pub(super) const MEMCPY: &str = "primitive.memcpy.1MiB";
 
 /// A deterministic pseudo-random stream (xorshift), so the data is the same every run.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    fn fill(&mut self, out: &mut Vec<u8>, n: usize) {
+    pub(super) fn fill(&mut self, out: &mut Vec<u8>, n: usize) {
         for _ in 0..n {
             out.push(self.next() as u8);
         }
