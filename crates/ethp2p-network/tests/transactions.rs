@@ -199,7 +199,13 @@ fn submitted_tx_reaches_every_node_of_a_mesh_once() {
             .map(|n| n.txs.as_ref().expect("manager").subscribe())
             .collect();
         for n in &nodes {
-            let stats = n.txs.as_ref().expect("manager").stats().await.expect("running");
+            let stats = n
+                .txs
+                .as_ref()
+                .expect("manager")
+                .stats()
+                .await
+                .expect("running");
             assert_eq!(stats.peers, 6);
         }
 
@@ -219,7 +225,11 @@ fn submitted_tx_reaches_every_node_of_a_mesh_once() {
             assert_eq!(r.hash, hash, "node {i}");
             assert_eq!(r.ty, Some(2));
             assert_eq!(r.size, Some(raw.len() as u32));
-            assert_eq!(r.raw.as_ref().map(|b| &b[..]), Some(&raw[..]), "node {i} has the body");
+            assert_eq!(
+                r.raw.as_ref().map(|b| &b[..]),
+                Some(&raw[..]),
+                "node {i} has the body"
+            );
             assert!(r.announcers >= 1);
         }
         // Long after every window and fetch timeout: nothing more.
@@ -234,7 +244,13 @@ fn submitted_tx_reaches_every_node_of_a_mesh_once() {
         let mut bodies_in = 0;
         let mut hashes_in = 0;
         for (i, n) in nodes.iter().enumerate() {
-            let s = n.txs.as_ref().expect("manager").stats().await.expect("running");
+            let s = n
+                .txs
+                .as_ref()
+                .expect("manager")
+                .stats()
+                .await
+                .expect("running");
             assert_eq!(s.repeated, 0, "node {i}: a peer link carried it twice");
             assert!(s.fetched <= 1, "node {i} fetched it {} times", s.fetched);
             if i > 0 {
@@ -280,10 +296,7 @@ fn submit_raw_rejects_garbage_and_oversized_and_needs_peers() {
 /// A scripted peer announces a transaction with `(announced type, announced
 /// size)` and serves the real one when asked; returns whether our node
 /// disconnected it, and the record our node streamed.
-fn lying_announcer(
-    announced_type: u8,
-    size_delta: i64,
-) -> (bool, Option<FirstSeenRecord>) {
+fn lying_announcer(announced_type: u8, size_delta: i64) -> (bool, Option<FirstSeenRecord>) {
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let ours = start_node(&net, 0, Some(TransactionsConfig::default())).await;
@@ -301,7 +314,10 @@ fn lying_announcer(
             hashes: vec![hash],
         });
         liar.net
-            .send_message(ours.net.local_id(), EthMessage::NewPooledTransactionHashes(ann))
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::NewPooledTransactionHashes(ann),
+            )
             .await
             .expect("running")
             .expect("sent");
@@ -397,7 +413,10 @@ fn announcement_flood_stays_bounded() {
             });
             flooder
                 .net
-                .send_message(ours.net.local_id(), EthMessage::NewPooledTransactionHashes(ann))
+                .send_message(
+                    ours.net.local_id(),
+                    EthMessage::NewPooledTransactionHashes(ann),
+                )
                 .await
                 .expect("running")
                 .expect("sent");

@@ -448,9 +448,7 @@ impl TransactionsManager {
             PeerMessage::Eth(EthMessage::NewPooledTransactionHashes(ann)) => {
                 self.on_announcement(peer, ann).await
             }
-            PeerMessage::Eth(EthMessage::Transactions(list)) => {
-                self.on_broadcast(peer, list).await
-            }
+            PeerMessage::Eth(EthMessage::Transactions(list)) => self.on_broadcast(peer, list).await,
             PeerMessage::EthRequest {
                 request: EthMessage::GetPooledTransactions(req),
                 responder,
@@ -615,7 +613,8 @@ impl TransactionsManager {
                         .get(&peer)
                         .map(|p| p.client.clone())
                         .unwrap_or_else(|| Arc::from(""));
-                    if let Some(tx) = self.on_body(peer, &client, *tx, Via::Announcement, Instant::now())
+                    if let Some(tx) =
+                        self.on_body(peer, &client, *tx, Via::Announcement, Instant::now())
                     {
                         relay.push(tx);
                     }

@@ -4,12 +4,8 @@
 use std::time::Duration;
 
 use crate::transactions::{
-    announce::UnknownTypePolicy,
-    decode::DecodeLimits,
-    fetcher::FetcherConfig,
-    known::MAX_KNOWN_TXS,
-    propagate::PropagateConfig,
-    stream::StreamConfig,
+    announce::UnknownTypePolicy, decode::DecodeLimits, fetcher::FetcherConfig,
+    known::MAX_KNOWN_TXS, propagate::PropagateConfig, stream::StreamConfig,
 };
 
 /// Which peers a rule applies to.
