@@ -444,3 +444,234 @@ fn announcement_flood_stays_bounded() {
         assert!(last < 4 << 20, "memory {memory:?}");
     });
 }
+
+/// Our node with `config` and a scripted peer connected to it.
+async fn pair(net: &MemoryNetwork, config: TransactionsConfig) -> (Node, Node) {
+    let ours = start_node(net, 0, Some(config)).await;
+    let scripted = start_node(net, 1, None).await;
+    connect(&scripted, &ours).await;
+    (ours, scripted)
+}
+
+/// `from` announces `raw` (a type-2 transaction, its true size) to `to`.
+async fn announce(from: &Node, to: &Node, raw: &[u8]) {
+    let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
+        types: vec![2].into(),
+        sizes: vec![raw.len() as u64],
+        hashes: vec![keccak256(raw)],
+    });
+    from.net
+        .send_message(
+            to.net.local_id(),
+            EthMessage::NewPooledTransactionHashes(ann),
+        )
+        .await
+        .expect("running")
+        .expect("sent");
+}
+
+/// The next `GetPooledTransactions` the scripted peer receives within `wait`.
+async fn next_request(node: &mut Node, wait: Duration) -> Option<(Vec<B256>, EthResponder)> {
+    let gossip = node.gossip.as_mut().expect("scripted peer");
+    tokio::time::timeout(wait, async {
+        loop {
+            let msg = gossip.recv().await?;
+            if let PeerMessage::EthRequest {
+                request: EthMessage::GetPooledTransactions(req),
+                responder,
+            } = msg.message
+            {
+                return Some((req.message, responder));
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[test]
+fn listener_mode_skips_a_new_peers_initial_announcements() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let config = TransactionsConfig::listener(Duration::from_secs(10));
+        let (ours, mut peer) = pair(&net, config).await;
+        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
+        let (old, new) = (signed_tx(3, 0, 10), signed_tx(3, 1, 10));
+        announce(&peer, &ours, &old).await;
+        assert!(
+            next_request(&mut peer, Duration::from_secs(5))
+                .await
+                .is_none(),
+            "the pool dump is not fetched"
+        );
+        let s = ours
+            .txs
+            .as_ref()
+            .expect("manager")
+            .stats()
+            .await
+            .expect("running");
+        assert_eq!(s.skipped_initial, 1);
+        tokio::time::sleep(Duration::from_secs(6)).await; // past the 10 s grace
+        announce(&peer, &ours, &new).await;
+        let (asked, responder) = next_request(&mut peer, Duration::from_secs(5))
+            .await
+            .expect("fetched after the grace");
+        assert_eq!(asked, vec![keccak256(&new)]);
+        serve(responder, &[&new]);
+        let r = next_record(&mut stream).await;
+        assert_eq!(r.hash, keccak256(&new));
+        assert!(matches!(
+            stream.try_recv(),
+            Err(broadcast::error::TryRecvError::Empty)
+        ));
+    });
+}
+
+#[test]
+fn accept_from_none_and_gossip_off_ignore_announcements() {
+    use ethp2p_network::transactions::manager::PeerFilter;
+    for config in [
+        TransactionsConfig {
+            accept_from: PeerFilter::None,
+            ..Default::default()
+        },
+        TransactionsConfig {
+            accept_from: PeerFilter::Trusted,
+            ..Default::default()
+        },
+        TransactionsConfig {
+            gossip: false,
+            ..Default::default()
+        },
+    ] {
+        runtime().block_on(async {
+            let net = MemoryNetwork::default();
+            let (ours, mut peer) = pair(&net, config.clone()).await;
+            announce(&peer, &ours, &signed_tx(4, 0, 10)).await;
+            assert!(
+                next_request(&mut peer, Duration::from_secs(5))
+                    .await
+                    .is_none(),
+                "{config:?}"
+            );
+            let s = ours
+                .txs
+                .as_ref()
+                .expect("manager")
+                .stats()
+                .await
+                .expect("running");
+            assert_eq!(s.announced, 0);
+            assert_eq!(s.fetcher.tracked, 0);
+        });
+    }
+}
+
+#[test]
+fn blob_transaction_in_a_broadcast_is_penalised() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
+        let before = ours
+            .net
+            .reputation(peer.net.local_id())
+            .await
+            .expect("running")
+            .expect("known");
+        // A type-3 item: refused on its type byte, before its fields.
+        let item = network_item(&[3, 0xc0]);
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::Transactions(RawList::from_encoded_items([&item]).expect("item")),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        // Then a good broadcast on the same link: once its record is out, the
+        // bad one (before it in order) has been handled.
+        let good = signed_tx(8, 0, 10);
+        let good_item = network_item(&good);
+        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::Transactions(RawList::from_encoded_items([&good_item]).expect("item")),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        assert_eq!(next_record(&mut stream).await.hash, keccak256(&good));
+        let s = ours
+            .txs
+            .as_ref()
+            .expect("manager")
+            .stats()
+            .await
+            .expect("running");
+        assert_eq!(s.broadcast, 1, "only the good broadcast counted");
+        let after = ours
+            .net
+            .reputation(peer.net.local_id())
+            .await
+            .expect("running")
+            .expect("known");
+        assert_eq!(after - before, -16_384);
+    });
+}
+
+#[test]
+fn broadcast_is_streamed_and_submitted_tx_is_served_on_request() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        let mut stream = txs.subscribe();
+
+        // A broadcast from the peer: streamed, via broadcast, with its body.
+        let raw = signed_tx(5, 0, 10);
+        let item = network_item(&raw);
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::Transactions(RawList::from_encoded_items([&item]).expect("item")),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        let r = next_record(&mut stream).await;
+        assert_eq!((r.hash, r.via), (keccak256(&raw), Via::Broadcast));
+        assert_eq!(r.peer, peer.net.local_id());
+
+        // A submitted transaction is served to GetPooledTransactions; an
+        // unknown hash is not.
+        let mine = signed_tx(6, 0, 10);
+        let hash = txs.submit_raw(mine.clone()).await.expect("submitted");
+        let unknown = keccak256(b"unknown");
+        let answer = peer
+            .net
+            .send_request(
+                ours.net.local_id(),
+                EthMessage::GetPooledTransactions(ethp2p_eth::message::RequestPair {
+                    request_id: 0,
+                    message: vec![unknown, hash],
+                }),
+            )
+            .await
+            .expect("running")
+            .expect("answered");
+        let EthMessage::PooledTransactions(p) = answer else {
+            panic!("answer {answer:?}");
+        };
+        let items: Vec<&[u8]> = p.message.iter().collect();
+        assert_eq!(items, vec![&network_item(&mine)[..]]);
+        // Our own submission is not on our first-seen stream.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(matches!(
+            stream.try_recv(),
+            Err(broadcast::error::TryRecvError::Empty)
+        ));
+    });
+}

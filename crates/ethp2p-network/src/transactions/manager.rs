@@ -356,7 +356,7 @@ impl TransactionsManager {
             Peer {
                 version: info.eth_version,
                 client: Arc::from(info.client_version.as_str()),
-                established: Instant::now(),
+                established: info.established,
                 trusted,
             },
         );
