@@ -675,3 +675,64 @@ fn broadcast_is_streamed_and_submitted_tx_is_served_on_request() {
         ));
     });
 }
+
+#[test]
+fn trusted_filters_follow_the_peer_kind() {
+    use ethp2p_network::transactions::manager::PeerFilter;
+    let config = TransactionsConfig {
+        accept_from: PeerFilter::Trusted,
+        propagate_to: PeerFilter::Trusted,
+        ..Default::default()
+    };
+    // An untrusted peer: nothing goes out.
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, _peer) = pair(&net, config.clone()).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        assert_eq!(
+            txs.submit_raw(signed_tx(9, 0, 10)).await,
+            Err(SubmitError::NoPeers)
+        );
+    });
+    // The same peer added as trusted on our side: announcements are taken
+    // in and submissions reach it.
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let ours = start_node(&net, 0, Some(config.clone())).await;
+        let mut peer = start_node(&net, 1, None).await;
+        let (mut eo, mut ep) = (ours.net.event_listener(), peer.net.event_listener());
+        ours.net
+            .add_peer(peer.record, PeerKind::Trusted)
+            .await
+            .expect("running")
+            .expect("added");
+        sessions(&mut eo, 1).await;
+        sessions(&mut ep, 1).await;
+        let raw = signed_tx(9, 1, 10);
+        announce(&peer, &ours, &raw).await;
+        let (asked, _responder) = next_request(&mut peer, Duration::from_secs(5))
+            .await
+            .expect("a trusted peer's announcement is fetched");
+        assert_eq!(asked, vec![keccak256(&raw)]);
+        let txs = ours.txs.as_ref().expect("manager");
+        let mine = signed_tx(9, 2, 10);
+        assert_eq!(txs.submit_raw(mine.clone()).await, Ok(keccak256(&mine)));
+        // One peer: ⌈√1⌉ = 1 gets the body.
+        let gossip = peer.gossip.as_mut().expect("scripted peer");
+        let body = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let Some(IncomingMessage {
+                    message: PeerMessage::Eth(EthMessage::Transactions(list)),
+                    ..
+                }) = gossip.recv().await
+                {
+                    return list;
+                }
+            }
+        })
+        .await
+        .expect("the body is sent");
+        let items: Vec<&[u8]> = body.iter().collect();
+        assert_eq!(items, vec![&network_item(&mine)[..]]);
+    });
+}
