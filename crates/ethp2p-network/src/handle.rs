@@ -59,11 +59,7 @@ pub struct Fetched {
 }
 
 pub(crate) enum Command {
-    AddPeer(
-        NodeRecord,
-        PeerKind,
-        oneshot::Sender<Result<(), PeerCommandError>>,
-    ),
+    AddPeer(NodeRecord, PeerKind, oneshot::Sender<Result<(), PeerCommandError>>),
     RemovePeer(PeerId, Option<PeerKind>),
     Connect(NodeRecord, oneshot::Sender<Result<(), PeerCommandError>>),
     Disconnect(PeerId, DisconnectReason),
@@ -75,11 +71,7 @@ pub(crate) enum Command {
     GetReputation(PeerId, oneshot::Sender<Option<i32>>),
     Peers(oneshot::Sender<Vec<PeerSummary>>),
     KnownPeers(PeerKind, oneshot::Sender<Vec<(PeerId, KnownPeer)>>),
-    SendMessage(
-        PeerId,
-        Box<EthMessage>,
-        oneshot::Sender<Result<(), SendError>>,
-    ),
+    SendMessage(PeerId, Box<EthMessage>, oneshot::Sender<Result<(), SendError>>),
     SendRequest(
         PeerId,
         Box<EthMessage>,

@@ -22,8 +22,8 @@ use ethp2p_eth::{
 };
 use ethp2p_rlpx::{key::peer_id_from_secret_key, node_id, PeerId};
 use ethp2p_session::{
-    Direction, InboundThrottle, PeerInfo, PeerMessage, RequestError, SessionEvent, SessionLimits,
-    SessionManager, SessionManagerParams,
+    Direction, InboundThrottle, PeerInfo, PeerMessage, RequestError, SessionEvent,
+    SessionLimits, SessionManager, SessionManagerParams,
 };
 use ethp2p_wire::DisconnectReason;
 use futures::StreamExt;
@@ -271,8 +271,7 @@ impl NetworkManager {
 
     async fn stop(mut self) {
         info!("network shutting down: ClientQuitting to every peer");
-        self.sessions
-            .disconnect_all(DisconnectReason::ClientQuitting);
+        self.sessions.disconnect_all(DisconnectReason::ClientQuitting);
         self.sessions.disconnect_all_pending();
         let deadline = Instant::now() + SHUTDOWN_GRACE;
         loop {
@@ -390,15 +389,10 @@ impl NetworkManager {
             } => match direction {
                 Direction::Outgoing => self.peers.on_dial_failed(
                     peer_id,
-                    Some(SessionFailure::Disconnected(
-                        DisconnectReason::AlreadyConnected,
-                    )),
+                    Some(SessionFailure::Disconnected(DisconnectReason::AlreadyConnected)),
                     now,
                 ),
-                Direction::Incoming => {
-                    self.peers
-                        .on_inbound_pending_closed(Some(peer_id), None, now)
-                }
+                Direction::Incoming => self.peers.on_inbound_pending_closed(Some(peer_id), None, now),
             },
             SessionEvent::ValidMessage { peer_id, message } => self.on_message(peer_id, message),
             SessionEvent::BadMessage { peer_id } | SessionEvent::InvalidMessage { peer_id, .. } => {
@@ -409,15 +403,18 @@ impl NetworkManager {
                 self.peers
                     .apply_reputation_change(peer_id, ReputationChangeKind::BadProtocol, now)
             }
-            SessionEvent::IncomingPendingSessionClosed { error, .. } => self
-                .peers
-                .on_inbound_pending_closed(None, pending_failure(&error), now),
-            SessionEvent::OutgoingPendingSessionClosed { peer_id, error, .. } => self
-                .peers
-                .on_dial_failed(peer_id, pending_failure(&error), now),
-            SessionEvent::OutgoingConnectionError { peer_id, error, .. } => self
-                .peers
-                .on_dial_failed(peer_id, Some(SessionFailure::Io(error.kind())), now),
+            SessionEvent::IncomingPendingSessionClosed { error, .. } => {
+                self.peers
+                    .on_inbound_pending_closed(None, pending_failure(&error), now)
+            }
+            SessionEvent::OutgoingPendingSessionClosed { peer_id, error, .. } => {
+                self.peers
+                    .on_dial_failed(peer_id, pending_failure(&error), now)
+            }
+            SessionEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                self.peers
+                    .on_dial_failed(peer_id, Some(SessionFailure::Io(error.kind())), now)
+            }
             SessionEvent::Disconnected {
                 peer_id,
                 reason,
