@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Probe(ProbeArgs),
     /// Generate a new node secret key and print it with its enode id.
     Keygen,
+    /// Listen to the mempool: connect to peers, print one JSON line per transaction first seen (hash, type, size, time, first announcer, announcers).
+    Txs(TxsArgs),
     /// Benchmark the stack (RLPx, devp2p, eth and snap messages, transaction gossip, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
     Bench(ethp2p_bench::BenchArgs),
 }
@@ -131,6 +133,41 @@ pub(crate) struct HandshakeArgs {
     pub timeout: f64,
 }
 
+/// Options of `ethp2p txs`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TxsArgs {
+    /// Chain whose peers we want: mainnet, sepolia, holesky or hoodi.
+    #[arg(long, default_value = "mainnet", value_parser = parse_chain)]
+    pub chain: String,
+    /// Peer to connect to and keep dialed (repeatable).
+    #[arg(long = "peer", value_name = "ENODE")]
+    pub peers: Vec<NodeRecord>,
+    /// Do not dial the chain's bootnodes.
+    #[arg(long)]
+    pub no_bootnodes: bool,
+    /// TCP port to listen on; 0 picks a free port.
+    #[arg(long, default_value_t = 30303)]
+    pub port: u16,
+    /// Maximum established peers (a third of them outbound, as geth).
+    #[arg(long, default_value_t = 50)]
+    pub max_peers: usize,
+    /// Include each transaction's raw EIP-2718 bytes (`raw`, hex) when its body arrived.
+    #[arg(long)]
+    pub raw: bool,
+    /// Stop after this many seconds [default: run until Ctrl-C].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub duration: Option<f64>,
+    /// Ignore what each peer announces during its first SECONDS (the pool dump peers send on connect).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_throttle)]
+    pub skip_initial: f64,
+    /// Node secret key as 64 hex characters [default: a new random key].
+    #[arg(long, value_parser = parse_key)]
+    pub nodekey: Option<ethp2p_rlpx::SecretKey>,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
 /// Options of `ethp2p probe`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ProbeArgs {
@@ -220,6 +257,10 @@ fn parse_backoff(s: &str) -> Result<f64, String> {
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
     parse_seconds(s, 0.1, 600.0)
+}
+
+fn parse_duration(s: &str) -> Result<f64, String> {
+    parse_seconds(s, 0.1, 365.0 * 86_400.0)
 }
 
 fn parse_ping_interval(s: &str) -> Result<f64, String> {

@@ -15,6 +15,7 @@ mod metrics;
 mod node;
 mod probe;
 mod rpc;
+mod txs;
 
 use clap::{error::ErrorKind, Parser};
 use cli::{Cli, Command};
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Handshake(args)) => handshake::run(args),
         Some(Command::Probe(args)) => probe::run(args),
+        Some(Command::Txs(args)) => txs::run(args),
         Some(Command::Keygen) => {
             let key = ethp2p_rlpx::generate_secret_key();
             let id = ethp2p_rlpx::key::peer_id_from_secret_key(&key);

@@ -9,6 +9,8 @@
 //! - [`known`]: per-peer caches of the transactions a peer is known to have.
 //! - [`propagate`]: which peers get bodies (⌈√n⌉, stable per sender) and which hashes.
 //! - [`stream`]: the mempool first-seen record and the tracker that produces it.
+//! - [`manager`]: the [`TransactionsManager`](manager::TransactionsManager) task
+//!   driving all of the above over a running network, and its handle.
 //! - [`measure`]: the announcement throughput and memory measurement.
 
 pub mod announce;
@@ -16,6 +18,7 @@ pub mod decode;
 pub mod fetcher;
 mod hashing;
 pub mod known;
+pub mod manager;
 pub mod measure;
 mod memory;
 pub mod propagate;

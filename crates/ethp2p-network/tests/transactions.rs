@@ -1,0 +1,738 @@
+//! The transactions manager on the in-memory network, on a paused clock.
+
+use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{keccak256, Address, Signature, TxKind, B256, U256};
+use bytes::Bytes;
+use ethp2p_eth::{
+    chain::ChainSpec,
+    message::{EthMessage, NewPooledTransactionHashes, NewPooledTransactionHashes68, RawList},
+};
+use ethp2p_network::{
+    peers::PeerKind,
+    transactions::{
+        manager::{SubmitError, TransactionsConfig, TransactionsHandle, TransactionsManager},
+        stream::{FirstSeenRecord, Via},
+    },
+    IncomingMessage, IncomingStream, NetworkConfig, NetworkEvent, NetworkHandle, NetworkManager,
+};
+use ethp2p_rlpx::NodeRecord;
+use ethp2p_session::{EthResponder, PeerMessage};
+use ethp2p_testing::memnet::MemoryNetwork;
+use secp256k1::{Message, SecretKey, SECP256K1};
+use tokio::sync::{broadcast, mpsc};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+}
+
+/// A signed EIP-1559 transfer from the key `[key; 32]`, with `input` bytes of
+/// call data, as its EIP-2718 bytes.
+fn signed_tx(key: u8, nonce: u64, input: usize) -> Bytes {
+    let tx = TxEip1559 {
+        chain_id: 1,
+        nonce,
+        gas_limit: 50_000,
+        max_fee_per_gas: 30_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(Address::repeat_byte(0x11)),
+        value: U256::from(1),
+        input: vec![0xab; input].into(),
+        access_list: Default::default(),
+    };
+    let sk = SecretKey::from_byte_array([key; 32]).expect("key");
+    let (recid, compact) = SECP256K1
+        .sign_ecdsa_recoverable(Message::from_digest(tx.signature_hash().0), &sk)
+        .serialize_compact();
+    let sig = Signature::new(
+        U256::from_be_slice(&compact[..32]),
+        U256::from_be_slice(&compact[32..]),
+        i32::from(recid) == 1,
+    );
+    Bytes::from(TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718())
+}
+
+/// A typed transaction's network item: its 2718 bytes in an RLP string.
+fn network_item(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    alloy_rlp::Header {
+        list: false,
+        payload_length: raw.len(),
+    }
+    .encode(&mut out);
+    out.extend_from_slice(raw);
+    out
+}
+
+struct Node {
+    net: NetworkHandle,
+    txs: Option<TransactionsHandle>,
+    gossip: Option<mpsc::Receiver<IncomingMessage>>,
+    record: NodeRecord,
+}
+
+/// Starts node `i` on `net`: with a transactions manager when `config` is
+/// given, else with its raw gossip stream (a scripted peer).
+async fn start_node(net: &MemoryNetwork, i: u8, config: Option<TransactionsConfig>) -> Node {
+    let addr = SocketAddr::from(([127, 0, 0, i + 1], 30303));
+    let sk = SecretKey::from_byte_array([i + 1; 32]).expect("key");
+    let mut cfg = NetworkConfig::new(sk, ChainSpec::mainnet());
+    cfg.listen_addr = None;
+    cfg.dialer = Some(net.dialer(addr));
+    cfg.rng_seed = Some(u64::from(i));
+    let mut manager = NetworkManager::new(cfg).await.expect("network");
+    let handle = manager.handle();
+    let gossip = manager.take_transaction_messages().expect("gossip stream");
+    let (txs, gossip) = match config {
+        Some(c) => {
+            let c = TransactionsConfig {
+                seed: Some(1000 + u64::from(i)),
+                ..c
+            };
+            let m = TransactionsManager::new(handle.clone(), gossip, c);
+            let h = m.handle();
+            tokio::spawn(m.run());
+            (Some(h), None)
+        }
+        None => (None, Some(gossip)),
+    };
+    tokio::spawn(manager.run());
+    let mut listener = net.listen(addr);
+    let h = handle.clone();
+    tokio::spawn(async move {
+        while let Some(a) = listener.accept().await {
+            let inc = IncomingStream {
+                stream: Box::new(a.stream),
+                remote_addr: a.remote_addr,
+                local_addr: Some(a.local_addr),
+            };
+            if h.incoming(inc).await.is_err() {
+                break;
+            }
+        }
+    });
+    Node {
+        record: NodeRecord::new(handle.local_id(), addr),
+        net: handle,
+        txs,
+        gossip,
+    }
+}
+
+/// Waits (on the paused clock, bounded) until `events` reports `n` sessions.
+async fn sessions(events: &mut broadcast::Receiver<NetworkEvent>, n: usize) {
+    let mut up = 0;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while up < n {
+            if let Ok(NetworkEvent::SessionEstablished { .. }) = events.recv().await {
+                up += 1;
+            }
+        }
+    })
+    .await
+    .expect("sessions established");
+}
+
+/// Connects `a` to `b` and waits for both sides.
+async fn connect(a: &Node, b: &Node) {
+    let (mut ea, mut eb) = (a.net.event_listener(), b.net.event_listener());
+    a.net
+        .add_peer(b.record, PeerKind::Static)
+        .await
+        .expect("running")
+        .expect("added");
+    sessions(&mut ea, 1).await;
+    sessions(&mut eb, 1).await;
+}
+
+/// The next record on `rx` within a minute of synthetic time.
+async fn next_record(rx: &mut broadcast::Receiver<FirstSeenRecord>) -> FirstSeenRecord {
+    tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("a record in time")
+        .expect("stream open")
+}
+
+/// The mesh: 20 nodes, node `i` linked to `i+1`, `i+5` and `i+8` (mod 20):
+/// 60 links, degree 6, diameter 3.
+fn mesh_links() -> BTreeSet<(u8, u8)> {
+    let mut links = BTreeSet::new();
+    for i in 0..20u8 {
+        for d in [1, 5, 8] {
+            let j = (i + d) % 20;
+            links.insert((i.min(j), i.max(j)));
+        }
+    }
+    links
+}
+
+#[test]
+fn submitted_tx_reaches_every_node_of_a_mesh_once() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let mut nodes = Vec::new();
+        for i in 0..20 {
+            nodes.push(start_node(&net, i, Some(TransactionsConfig::default())).await);
+        }
+        let links = mesh_links();
+        assert_eq!(links.len(), 60);
+        let mut events: Vec<_> = nodes.iter().map(|n| n.net.event_listener()).collect();
+        for &(a, b) in &links {
+            nodes[a as usize]
+                .net
+                .add_peer(nodes[b as usize].record, PeerKind::Static)
+                .await
+                .expect("running")
+                .expect("added");
+        }
+        for ev in &mut events {
+            sessions(ev, 6).await;
+        }
+        let mut streams: Vec<_> = nodes
+            .iter()
+            .map(|n| n.txs.as_ref().expect("manager").subscribe())
+            .collect();
+        for n in &nodes {
+            let stats = n
+                .txs
+                .as_ref()
+                .expect("manager")
+                .stats()
+                .await
+                .expect("running");
+            assert_eq!(stats.peers, 6);
+        }
+
+        let raw = signed_tx(0x42, 0, 100);
+        let hash = keccak256(&raw);
+        let submitted = nodes[0]
+            .txs
+            .as_ref()
+            .expect("manager")
+            .submit_raw(raw.clone())
+            .await
+            .expect("submitted");
+        assert_eq!(submitted, hash);
+
+        for (i, rx) in streams.iter_mut().enumerate().skip(1) {
+            let r = next_record(rx).await;
+            assert_eq!(r.hash, hash, "node {i}");
+            assert_eq!(r.ty, Some(2));
+            assert_eq!(r.size, Some(raw.len() as u32));
+            assert_eq!(
+                r.raw.as_ref().map(|b| &b[..]),
+                Some(&raw[..]),
+                "node {i} has the body"
+            );
+            assert!(r.announcers >= 1);
+        }
+        // Long after every window and fetch timeout: nothing more.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        for (i, rx) in streams.iter_mut().enumerate() {
+            assert!(
+                matches!(rx.try_recv(), Err(broadcast::error::TryRecvError::Empty)),
+                "node {i} streamed the transaction twice, or the origin streamed its own"
+            );
+        }
+
+        let mut bodies_in = 0;
+        let mut hashes_in = 0;
+        for (i, n) in nodes.iter().enumerate() {
+            let s = n
+                .txs
+                .as_ref()
+                .expect("manager")
+                .stats()
+                .await
+                .expect("running");
+            assert_eq!(s.repeated, 0, "node {i}: a peer link carried it twice");
+            assert!(s.fetched <= 1, "node {i} fetched it {} times", s.fetched);
+            if i > 0 {
+                assert!(s.broadcast + s.fetched >= 1, "node {i} has the body");
+            }
+            bodies_in += s.broadcast;
+            hashes_in += s.announced;
+        }
+        // Every directed link carries it at most once (as a body or a hash);
+        // bodies went directly to ⌈√6⌉ = 3 peers of each relaying node at most.
+        assert!(bodies_in + hashes_in <= 2 * links.len() as u64);
+        assert!(bodies_in >= 3, "the origin sent bodies to ⌈√6⌉ peers");
+        assert!(hashes_in >= 3, "the origin announced to the rest");
+    });
+}
+
+#[test]
+fn submit_raw_rejects_garbage_and_oversized_and_needs_peers() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let a = start_node(&net, 0, Some(TransactionsConfig::default())).await;
+        let txs = a.txs.as_ref().expect("manager");
+        assert!(matches!(
+            txs.submit_raw(vec![0x02, 0xc0]).await,
+            Err(SubmitError::Undecodable(_))
+        ));
+        assert!(matches!(
+            txs.submit_raw(Bytes::new()).await,
+            Err(SubmitError::Undecodable(_))
+        ));
+        let big = signed_tx(1, 0, 200 * 1024);
+        assert!(matches!(
+            txs.submit_raw(big).await,
+            Err(SubmitError::Oversized { max, .. }) if max == 128 * 1024
+        ));
+        assert_eq!(
+            txs.submit_raw(signed_tx(1, 0, 10)).await,
+            Err(SubmitError::NoPeers)
+        );
+    });
+}
+
+/// A scripted peer announces a transaction with `(announced type, announced
+/// size)` and serves the real one when asked; returns whether our node
+/// disconnected it, and the record our node streamed.
+fn lying_announcer(announced_type: u8, size_delta: i64) -> (bool, Option<FirstSeenRecord>) {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let ours = start_node(&net, 0, Some(TransactionsConfig::default())).await;
+        let mut liar = start_node(&net, 1, None).await;
+        connect(&liar, &ours).await;
+        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
+        let mut liar_events = liar.net.event_listener();
+
+        let raw = signed_tx(7, 3, 50);
+        let hash = keccak256(&raw);
+        let size = (raw.len() as i64 + size_delta) as u64;
+        let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
+            types: vec![announced_type].into(),
+            sizes: vec![size],
+            hashes: vec![hash],
+        });
+        liar.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::NewPooledTransactionHashes(ann),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        let gossip = liar.gossip.as_mut().expect("raw peer");
+        let (request, responder) = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let msg = gossip.recv().await.expect("stream");
+                if let PeerMessage::EthRequest {
+                    request: EthMessage::GetPooledTransactions(req),
+                    responder,
+                } = msg.message
+                {
+                    return (req.message, responder);
+                }
+            }
+        })
+        .await
+        .expect("our node asks for the announced hash");
+        assert_eq!(request, vec![hash]);
+        serve(responder, &[&raw]);
+
+        let closed = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Ok(NetworkEvent::SessionClosed { .. }) = liar_events.recv().await {
+                    return;
+                }
+            }
+        })
+        .await
+        .is_ok();
+        let record = tokio::time::timeout(Duration::from_secs(10), stream.recv())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        (closed, record)
+    })
+}
+
+fn serve(responder: EthResponder, raws: &[&[u8]]) {
+    let items: Vec<Vec<u8>> = raws.iter().map(|r| network_item(r)).collect();
+    responder.respond(EthMessage::PooledTransactions(
+        ethp2p_eth::message::RequestPair {
+            request_id: 0,
+            message: RawList::from_encoded_items(&items).expect("items"),
+        },
+    ));
+}
+
+#[test]
+fn announcer_delivering_another_type_is_disconnected() {
+    let (closed, _) = lying_announcer(1, 0);
+    assert!(closed);
+}
+
+#[test]
+fn announcer_delivering_a_size_off_by_more_than_8_bytes_is_disconnected() {
+    let (closed, _) = lying_announcer(2, 9);
+    assert!(closed);
+    let (closed, _) = lying_announcer(2, -9);
+    assert!(closed);
+}
+
+#[test]
+fn announcer_within_8_bytes_is_kept_and_streamed() {
+    let (closed, record) = lying_announcer(2, 8);
+    assert!(!closed);
+    let r = record.expect("a record");
+    assert_eq!(r.via, Via::Announcement);
+    assert_eq!(r.announcers, 1);
+    assert!(r.raw.is_some());
+}
+
+#[test]
+fn announcement_flood_stays_bounded() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let mut config = TransactionsConfig::default();
+        config.stream.max_entries = 8192;
+        let ours = start_node(&net, 0, Some(config)).await;
+        let mut flooder = start_node(&net, 1, None).await;
+        connect(&flooder, &ours).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        let mut held: Vec<EthResponder> = Vec::new();
+        let mut memory = Vec::new();
+        for round in 0..20u64 {
+            let hashes: Vec<B256> = (0..4096u64)
+                .map(|i| keccak256((round * 4096 + i).to_be_bytes()))
+                .collect();
+            let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
+                types: vec![2; 4096].into(),
+                sizes: vec![200; 4096],
+                hashes,
+            });
+            flooder
+                .net
+                .send_message(
+                    ours.net.local_id(),
+                    EthMessage::NewPooledTransactionHashes(ann),
+                )
+                .await
+                .expect("running")
+                .expect("sent");
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            // Never answer: keep the responders so requests stay open.
+            let gossip = flooder.gossip.as_mut().expect("raw peer");
+            while let Ok(msg) = gossip.try_recv() {
+                if let PeerMessage::EthRequest { responder, .. } = msg.message {
+                    held.push(responder);
+                }
+            }
+            let s = txs.stats().await.expect("running");
+            assert!(s.fetcher.tracked <= 4096, "round {round}: {s:?}");
+            assert!(s.first_seen_held <= 8192, "round {round}: {s:?}");
+            memory.push(s.memory_bytes);
+        }
+        let s = txs.stats().await.expect("running");
+        assert!(s.fetcher.overflowed >= 19 * 4096 - 256, "{s:?}");
+        assert!(held.len() <= 20, "one request in flight at a time");
+        // 81,920 hashes announced; held: ≤ 4,096 in the fetcher, ≤ 8,192 in
+        // the first-seen tracker, ≤ 32,768 fingerprints per known-cache. Kept
+        // unbounded they would take over 20 MiB; bounded they stay under 4 MiB
+        // (hash tables and queues included at their capacity).
+        let last = memory[19];
+        assert!(last < 4 << 20, "memory {memory:?}");
+    });
+}
+
+/// Our node with `config` and a scripted peer connected to it.
+async fn pair(net: &MemoryNetwork, config: TransactionsConfig) -> (Node, Node) {
+    let ours = start_node(net, 0, Some(config)).await;
+    let scripted = start_node(net, 1, None).await;
+    connect(&scripted, &ours).await;
+    (ours, scripted)
+}
+
+/// `from` announces `raw` (a type-2 transaction, its true size) to `to`.
+async fn announce(from: &Node, to: &Node, raw: &[u8]) {
+    let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
+        types: vec![2].into(),
+        sizes: vec![raw.len() as u64],
+        hashes: vec![keccak256(raw)],
+    });
+    from.net
+        .send_message(
+            to.net.local_id(),
+            EthMessage::NewPooledTransactionHashes(ann),
+        )
+        .await
+        .expect("running")
+        .expect("sent");
+}
+
+/// The next `GetPooledTransactions` the scripted peer receives within `wait`.
+async fn next_request(node: &mut Node, wait: Duration) -> Option<(Vec<B256>, EthResponder)> {
+    let gossip = node.gossip.as_mut().expect("scripted peer");
+    tokio::time::timeout(wait, async {
+        loop {
+            let msg = gossip.recv().await?;
+            if let PeerMessage::EthRequest {
+                request: EthMessage::GetPooledTransactions(req),
+                responder,
+            } = msg.message
+            {
+                return Some((req.message, responder));
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[test]
+fn listener_mode_skips_a_new_peers_initial_announcements() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let config = TransactionsConfig::listener(Duration::from_secs(10));
+        let (ours, mut peer) = pair(&net, config).await;
+        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
+        let (old, new) = (signed_tx(3, 0, 10), signed_tx(3, 1, 10));
+        announce(&peer, &ours, &old).await;
+        assert!(
+            next_request(&mut peer, Duration::from_secs(5))
+                .await
+                .is_none(),
+            "the pool dump is not fetched"
+        );
+        let s = ours
+            .txs
+            .as_ref()
+            .expect("manager")
+            .stats()
+            .await
+            .expect("running");
+        assert_eq!(s.skipped_initial, 1);
+        tokio::time::sleep(Duration::from_secs(6)).await; // past the 10 s grace
+        announce(&peer, &ours, &new).await;
+        let (asked, responder) = next_request(&mut peer, Duration::from_secs(5))
+            .await
+            .expect("fetched after the grace");
+        assert_eq!(asked, vec![keccak256(&new)]);
+        serve(responder, &[&new]);
+        let r = next_record(&mut stream).await;
+        assert_eq!(r.hash, keccak256(&new));
+        assert!(matches!(
+            stream.try_recv(),
+            Err(broadcast::error::TryRecvError::Empty)
+        ));
+    });
+}
+
+#[test]
+fn accept_from_none_and_gossip_off_ignore_announcements() {
+    use ethp2p_network::transactions::manager::PeerFilter;
+    for config in [
+        TransactionsConfig {
+            accept_from: PeerFilter::None,
+            ..Default::default()
+        },
+        TransactionsConfig {
+            accept_from: PeerFilter::Trusted,
+            ..Default::default()
+        },
+        TransactionsConfig {
+            gossip: false,
+            ..Default::default()
+        },
+    ] {
+        runtime().block_on(async {
+            let net = MemoryNetwork::default();
+            let (ours, mut peer) = pair(&net, config.clone()).await;
+            announce(&peer, &ours, &signed_tx(4, 0, 10)).await;
+            assert!(
+                next_request(&mut peer, Duration::from_secs(5))
+                    .await
+                    .is_none(),
+                "{config:?}"
+            );
+            let s = ours
+                .txs
+                .as_ref()
+                .expect("manager")
+                .stats()
+                .await
+                .expect("running");
+            assert_eq!(s.announced, 0);
+            assert_eq!(s.fetcher.tracked, 0);
+        });
+    }
+}
+
+#[test]
+fn blob_transaction_in_a_broadcast_is_penalised() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
+        let before = ours
+            .net
+            .reputation(peer.net.local_id())
+            .await
+            .expect("running")
+            .expect("known");
+        // A type-3 item: refused on its type byte, before its fields.
+        let item = network_item(&[3, 0xc0]);
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::Transactions(RawList::from_encoded_items([&item]).expect("item")),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        // Then a good broadcast on the same link: once its record is out, the
+        // bad one (before it in order) has been handled.
+        let good = signed_tx(8, 0, 10);
+        let good_item = network_item(&good);
+        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::Transactions(RawList::from_encoded_items([&good_item]).expect("item")),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        assert_eq!(next_record(&mut stream).await.hash, keccak256(&good));
+        let s = ours
+            .txs
+            .as_ref()
+            .expect("manager")
+            .stats()
+            .await
+            .expect("running");
+        assert_eq!(s.broadcast, 1, "only the good broadcast counted");
+        let after = ours
+            .net
+            .reputation(peer.net.local_id())
+            .await
+            .expect("running")
+            .expect("known");
+        assert_eq!(after - before, -16_384);
+    });
+}
+
+#[test]
+fn broadcast_is_streamed_and_submitted_tx_is_served_on_request() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        let mut stream = txs.subscribe();
+
+        // A broadcast from the peer: streamed, via broadcast, with its body.
+        let raw = signed_tx(5, 0, 10);
+        let item = network_item(&raw);
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::Transactions(RawList::from_encoded_items([&item]).expect("item")),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        let r = next_record(&mut stream).await;
+        assert_eq!((r.hash, r.via), (keccak256(&raw), Via::Broadcast));
+        assert_eq!(r.peer, peer.net.local_id());
+
+        // A submitted transaction is served to GetPooledTransactions; an
+        // unknown hash is not.
+        let mine = signed_tx(6, 0, 10);
+        let hash = txs.submit_raw(mine.clone()).await.expect("submitted");
+        let unknown = keccak256(b"unknown");
+        let answer = peer
+            .net
+            .send_request(
+                ours.net.local_id(),
+                EthMessage::GetPooledTransactions(ethp2p_eth::message::RequestPair {
+                    request_id: 0,
+                    message: vec![unknown, hash],
+                }),
+            )
+            .await
+            .expect("running")
+            .expect("answered");
+        let EthMessage::PooledTransactions(p) = answer else {
+            panic!("answer {answer:?}");
+        };
+        let items: Vec<&[u8]> = p.message.iter().collect();
+        assert_eq!(items, vec![&network_item(&mine)[..]]);
+        // Our own submission is not on our first-seen stream.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(matches!(
+            stream.try_recv(),
+            Err(broadcast::error::TryRecvError::Empty)
+        ));
+    });
+}
+
+#[test]
+fn trusted_filters_follow_the_peer_kind() {
+    use ethp2p_network::transactions::manager::PeerFilter;
+    let config = TransactionsConfig {
+        accept_from: PeerFilter::Trusted,
+        propagate_to: PeerFilter::Trusted,
+        ..Default::default()
+    };
+    // An untrusted peer: nothing goes out.
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, _peer) = pair(&net, config.clone()).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        assert_eq!(
+            txs.submit_raw(signed_tx(9, 0, 10)).await,
+            Err(SubmitError::NoPeers)
+        );
+    });
+    // The same peer added as trusted on our side: announcements are taken
+    // in and submissions reach it.
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let ours = start_node(&net, 0, Some(config.clone())).await;
+        let mut peer = start_node(&net, 1, None).await;
+        let (mut eo, mut ep) = (ours.net.event_listener(), peer.net.event_listener());
+        ours.net
+            .add_peer(peer.record, PeerKind::Trusted)
+            .await
+            .expect("running")
+            .expect("added");
+        sessions(&mut eo, 1).await;
+        sessions(&mut ep, 1).await;
+        let raw = signed_tx(9, 1, 10);
+        announce(&peer, &ours, &raw).await;
+        let (asked, _responder) = next_request(&mut peer, Duration::from_secs(5))
+            .await
+            .expect("a trusted peer's announcement is fetched");
+        assert_eq!(asked, vec![keccak256(&raw)]);
+        let txs = ours.txs.as_ref().expect("manager");
+        let mine = signed_tx(9, 2, 10);
+        assert_eq!(txs.submit_raw(mine.clone()).await, Ok(keccak256(&mine)));
+        // One peer: ⌈√1⌉ = 1 gets the body.
+        let gossip = peer.gossip.as_mut().expect("scripted peer");
+        let body = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let Some(IncomingMessage {
+                    message: PeerMessage::Eth(EthMessage::Transactions(list)),
+                    ..
+                }) = gossip.recv().await
+                {
+                    return list;
+                }
+            }
+        })
+        .await
+        .expect("the body is sent");
+        let items: Vec<&[u8]> = body.iter().collect();
+        assert_eq!(items, vec![&network_item(&mine)[..]]);
+    });
+}
