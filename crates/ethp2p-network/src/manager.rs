@@ -468,7 +468,13 @@ impl NetworkManager {
     fn publish_counts(&self) {
         let n = self.active.len();
         self.handle.shared.num_peers.store(n, Ordering::Relaxed);
-        metrics::gauge!("ethp2p_peers").set(n as f64);
+        let inbound = self
+            .active
+            .values()
+            .filter(|a| a.info.direction == Direction::Incoming)
+            .count();
+        metrics::gauge!("ethp2p_peers", "direction" => "inbound").set(inbound as f64);
+        metrics::gauge!("ethp2p_peers", "direction" => "outbound").set((n - inbound) as f64);
     }
 
     fn on_message(&mut self, peer_id: PeerId, message: PeerMessage) {

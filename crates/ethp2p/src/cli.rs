@@ -69,6 +69,24 @@ pub(crate) struct NodeArgs {
     /// Do not dial the chain's bootnodes.
     #[arg(long)]
     pub no_bootnodes: bool,
+    /// Bootnodes, comma-separated enode URLs: replace the chain's list (discovery starts from them, and they are dialed).
+    #[arg(long, value_name = "ENODES", value_delimiter = ',')]
+    pub bootnodes: Vec<NodeRecord>,
+    /// A custom chain from a geth-style genesis.json (network id = config.chainId, genesis hash computed, fork schedule from the config); replaces --chain.
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// Disable peer discovery (discv4 and DNS lists): only bootnodes, static and trusted peers are dialed.
+    #[arg(long)]
+    pub no_discovery: bool,
+    /// UDP port of discv4 [default: the listening port].
+    #[arg(long, value_name = "PORT")]
+    pub discovery_port: Option<u16>,
+    /// EIP-1459 DNS node list to follow, `enrtree://<key>@<domain>` (repeatable; added to the chain's own list).
+    #[arg(long = "dns", value_name = "URL")]
+    pub dns: Vec<String>,
+    /// The external address to announce: `extip:<IP>` or `none` [default: the listening address when it is not 0.0.0.0, else none].
+    #[arg(long, value_name = "extip:IP|none")]
+    pub nat: Option<String>,
     /// Maximum established peers; a third of them outbound, as geth [default: 50].
     #[arg(long)]
     pub max_peers: Option<u32>,

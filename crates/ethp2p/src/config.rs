@@ -50,6 +50,16 @@ pub(crate) struct NodeConfig {
     pub trusted_peers: Vec<NodeRecord>,
     /// Whether to dial the chain's bootnodes.
     pub bootnodes: bool,
+    /// Bootnodes replacing the chain's (`--bootnodes`), if given.
+    pub bootnode_list: Vec<NodeRecord>,
+    /// Whether discovery (discv4, DNS lists) runs.
+    pub discovery: bool,
+    /// discv4's UDP port.
+    pub discovery_port: u16,
+    /// Extra EIP-1459 lists.
+    pub dns: Vec<String>,
+    /// The external IP to announce, if known.
+    pub external_ip: Option<IpAddr>,
     /// Established inbound limit.
     pub max_inbound: u32,
     /// Established outbound limit.
@@ -184,7 +194,7 @@ pub(crate) fn parse_file(text: &str) -> Result<NodeArgs, String> {
 fn is_switch(key: &str) -> bool {
     matches!(
         key.replace('_', "-").as_str(),
-        "no-bootnodes" | "no-rpc" | "rpc-allow-external" | "quiet"
+        "no-bootnodes" | "no-discovery" | "no-rpc" | "rpc-allow-external" | "quiet"
     )
 }
 
@@ -205,6 +215,16 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
             .chain(cli.trusted_peers)
             .collect(),
         no_bootnodes: cli.no_bootnodes || file.no_bootnodes,
+        bootnodes: if cli.bootnodes.is_empty() {
+            file.bootnodes
+        } else {
+            cli.bootnodes
+        },
+        genesis: cli.genesis.or(file.genesis),
+        no_discovery: cli.no_discovery || file.no_discovery,
+        discovery_port: cli.discovery_port.or(file.discovery_port),
+        dns: file.dns.into_iter().chain(cli.dns).collect(),
+        nat: cli.nat.or(file.nat),
         max_peers: cli.max_peers.or(file.max_peers),
         max_inbound: cli.max_inbound.or(file.max_inbound),
         max_outbound: cli.max_outbound.or(file.max_outbound),
@@ -233,9 +253,20 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
 
 /// Fills in the defaults and checks the values that depend on each other.
 pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
-    let chain_name = a.chain.as_deref().unwrap_or("mainnet");
-    let chain = ChainSpec::by_name(chain_name)
-        .ok_or_else(|| format!("--chain: unknown chain {chain_name:?}"))?;
+    let chain = match &a.genesis {
+        Some(path) => {
+            if a.chain.is_some() {
+                return Err("--genesis: cannot be used with --chain".into());
+            }
+            ChainSpec::from_geth_genesis_file(path)
+                .map_err(|e| format!("--genesis: {}: {e}", path.display()))?
+        }
+        None => {
+            let chain_name = a.chain.as_deref().unwrap_or("mainnet");
+            ChainSpec::by_name(chain_name)
+                .ok_or_else(|| format!("--chain: unknown chain {chain_name:?}"))?
+        }
+    };
     let listen = SocketAddr::new(
         a.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         a.port.unwrap_or(30303),
@@ -315,7 +346,31 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
     if a.quiet && a.verbose > 0 {
         return Err("--quiet: cannot be used with --verbose".into());
     }
+    let external_ip = match a.nat.as_deref() {
+        None => (!listen.ip().is_unspecified()).then_some(listen.ip()),
+        Some("none") => None,
+        Some(other) => match other.strip_prefix("extip:") {
+            Some(ip) => Some(
+                ip.parse::<IpAddr>()
+                    .map_err(|e| format!("--nat: {ip:?} is not an IP address: {e}"))?,
+            ),
+            None => {
+                return Err(format!(
+                    "--nat: unknown mechanism {other:?} (extip:<IP> or none)"
+                ))
+            }
+        },
+    };
+    for url in &a.dns {
+        url.parse::<ethp2p_dnsdisc::LinkEntry>()
+            .map_err(|e| format!("--dns: {url:?}: {e}"))?;
+    }
     Ok(NodeConfig {
+        bootnode_list: a.bootnodes.clone(),
+        discovery: !a.no_discovery,
+        discovery_port: a.discovery_port.unwrap_or(listen.port()),
+        dns: a.dns.clone(),
+        external_ip,
         chain,
         listen,
         datadir,

@@ -201,15 +201,40 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         local_addr.ip()
     };
     let enode = NodeRecord::new(local_id, SocketAddr::new(shown_ip, local_addr.port()));
-    let node_info = Arc::new(node_info(
-        &key,
-        &enode,
-        local_addr,
-        &client,
-        &chain,
-        &manager.sessions().status().latest_block_hash.to_string(),
-    ));
+    let head_hash = manager.sessions().status().latest_block_hash.to_string();
     let net_task = tokio::spawn(manager.run());
+    let bootnodes: Vec<NodeRecord> = if !cfg.bootnode_list.is_empty() {
+        cfg.bootnode_list.clone()
+    } else if cfg.bootnodes {
+        chain
+            .bootnodes
+            .iter()
+            .filter_map(|b| match b.parse::<NodeRecord>() {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    warn!(bootnode = %b, %e, "skipping malformed bootnode");
+                    None
+                }
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    let disc = crate::discovery::start(
+        &cfg,
+        &key,
+        local_addr.port(),
+        &chain,
+        &bootnodes,
+        net.clone(),
+    )
+    .await?;
+    let mut info = node_info(&key, &enode, local_addr, &client, &chain, &head_hash);
+    if let Some(d) = &disc {
+        info.ports.discovery = d.udp_port;
+        info.enr = d.enr.clone();
+    }
+    let node_info = Arc::new(info);
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -261,13 +286,8 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         closed: BTreeMap::new(),
     };
     metrics::gauge!("ethp2p_info", "version" => env!("CARGO_PKG_VERSION"), "chain" => chain.name.clone()).set(1.0);
-    if cfg.bootnodes {
-        for b in &chain.bootnodes {
-            match b.parse::<NodeRecord>() {
-                Ok(r) => node.add(r, PeerKind::Basic).await,
-                Err(e) => warn!(bootnode = %b, %e, "skipping malformed bootnode"),
-            }
-        }
+    for b in &bootnodes {
+        node.add(*b, PeerKind::Basic).await;
     }
     for p in &cfg.trusted_peers {
         node.add(*p, PeerKind::Trusted).await;
