@@ -194,6 +194,15 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let mut manager = NetworkManager::with_listener(net_cfg, Some(listener));
     let net = manager.handle();
     let messages = manager.take_messages();
+    let tx_manager = ethp2p_network::transactions::manager::TransactionsManager::new(
+        manager.handle(),
+        manager
+            .take_transaction_messages()
+            .ok_or("transaction messages already taken")?,
+        Default::default(),
+    );
+    let txs = tx_manager.handle();
+    tokio::spawn(tx_manager.run());
     let local_id = net.local_id();
     let shown_ip = if local_addr.ip().is_unspecified() {
         std::net::IpAddr::from([127, 0, 0, 1])
@@ -252,6 +261,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
                 node_info: node_info.clone(),
                 network_id: chain.network_id,
                 client_version: client.clone(),
+                txs: txs.clone(),
             })?;
             if cfg.rpc_external {
                 warn!(%addr, "JSON-RPC is served on a non-loopback address: anyone who reaches it can add and drop peers");

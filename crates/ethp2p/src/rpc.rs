@@ -201,6 +201,32 @@ pub trait NetApi {
     fn version(&self) -> RpcResult<String>;
 }
 
+/// The `eth_` namespace: what a chain-less node can do with transactions.
+#[rpc(server, namespace = "eth")]
+pub trait EthApi {
+    /// Decodes a signed transaction (EIP-2718 bytes, or the network form of
+    /// a blob transaction), propagates it to the peers and returns its hash.
+    #[method(name = "sendRawTransaction")]
+    async fn send_raw_transaction(
+        &self,
+        raw: alloy_primitives::Bytes,
+    ) -> RpcResult<alloy_primitives::B256>;
+
+    /// geth's `eth_subscribe("newPendingTransactions")`: the hash of every
+    /// transaction first seen from the peers (WebSocket only).
+    #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
+    async fn subscribe(&self, kind: String, full: Option<bool>) -> SubscriptionResult;
+}
+
+/// The `ethp2p_` namespace.
+#[rpc(server, namespace = "ethp2p")]
+pub trait Ethp2pApi {
+    /// `ethp2p_subscribe("transactions")`: one record per transaction first
+    /// seen, `{hash, type, size, raw, firstSeen, peer, client, via, announcers}`.
+    #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
+    async fn subscribe(&self, kind: String) -> SubscriptionResult;
+}
+
 /// The `web3_` namespace.
 #[rpc(server, namespace = "web3")]
 pub trait Web3Api {
@@ -222,6 +248,8 @@ pub(crate) struct RpcContext {
     pub network_id: u64,
     /// Client name.
     pub client_version: String,
+    /// Transaction gossip.
+    pub txs: ethp2p_network::transactions::manager::TransactionsHandle,
 }
 
 fn server_error(msg: impl Into<String>) -> ErrorObjectOwned {
@@ -340,6 +368,97 @@ impl NetApiServer for RpcContext {
     }
 }
 
+impl RpcContext {
+    async fn forward_records(
+        &self,
+        pending: PendingSubscriptionSink,
+        make: impl Fn(&ethp2p_network::transactions::stream::FirstSeenRecord) -> serde_json::Value,
+    ) -> SubscriptionResult {
+        let mut rx = self.txs.subscribe();
+        let sink = pending.accept().await?;
+        loop {
+            tokio::select! {
+                _ = sink.closed() => break,
+                rec = rx.recv() => match rec {
+                    Ok(r) => sink.send(to_json_raw_value(&make(&r))?).await?,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        debug!(missed = n, "transaction subscriber lagging; records dropped");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn reject(pending: PendingSubscriptionSink, msg: String) -> SubscriptionResult {
+    pending
+        .reject(ErrorObject::owned(METHOD_NOT_FOUND, msg, None::<()>))
+        .await;
+    Ok(())
+}
+
+#[async_trait]
+impl EthApiServer for RpcContext {
+    async fn send_raw_transaction(
+        &self,
+        raw: alloy_primitives::Bytes,
+    ) -> RpcResult<alloy_primitives::B256> {
+        self.txs
+            .submit_raw(raw)
+            .await
+            .map_err(|e| server_error(e.to_string()))
+    }
+
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: String,
+        full: Option<bool>,
+    ) -> SubscriptionResult {
+        if kind != "newPendingTransactions" {
+            return reject(
+                pending,
+                format!(
+                    "no {kind:?} subscription: a chain-less node offers newPendingTransactions"
+                ),
+            )
+            .await;
+        }
+        if full == Some(true) {
+            // The raw signed transaction: what a chain-less node knows of it.
+            return self
+                .forward_records(
+                    pending,
+                    |r| serde_json::json!({"hash": r.hash, "raw": r.raw}),
+                )
+                .await;
+        }
+        self.forward_records(pending, |r| serde_json::json!(r.hash))
+            .await
+    }
+}
+
+#[async_trait]
+impl Ethp2pApiServer for RpcContext {
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: String,
+    ) -> SubscriptionResult {
+        if kind != "transactions" {
+            return reject(
+                pending,
+                format!("no {kind:?} subscription in ethp2p namespace (transactions)"),
+            )
+            .await;
+        }
+        self.forward_records(pending, |r| serde_json::to_value(r).unwrap_or_default())
+            .await
+    }
+}
+
 impl Web3ApiServer for RpcContext {
     fn client_version(&self) -> RpcResult<String> {
         Ok(self.client_version.clone())
@@ -392,6 +511,12 @@ impl BoundRpc {
         let mut module = AdminApiServer::into_rpc(ctx.clone());
         module
             .merge(NetApiServer::into_rpc(ctx.clone()))
+            .map_err(|e| e.to_string())?;
+        module
+            .merge(EthApiServer::into_rpc(ctx.clone()))
+            .map_err(|e| e.to_string())?;
+        module
+            .merge(Ethp2pApiServer::into_rpc(ctx.clone()))
             .map_err(|e| e.to_string())?;
         module
             .merge(Web3ApiServer::into_rpc(ctx))
