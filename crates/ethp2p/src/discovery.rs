@@ -34,7 +34,14 @@ pub(crate) async fn start(
         info!("discovery disabled (--no-discovery)");
         return Ok(None);
     }
-    let bind = SocketAddr::new(cfg.listen.ip(), cfg.discovery_port);
+    // With `--port 0` the TCP port is only known now: discovery takes the
+    // same number, as the enode URL says.
+    let port = if cfg.discovery_port == 0 {
+        tcp_port
+    } else {
+        cfg.discovery_port
+    };
+    let bind = SocketAddr::new(cfg.listen.ip(), port);
     let socket = tokio::net::UdpSocket::bind(bind)
         .await
         .map_err(|e| format!("--discovery-port: cannot bind UDP {bind}: {e}"))?;

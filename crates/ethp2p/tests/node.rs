@@ -795,3 +795,26 @@ async fn ethereumjs_peer_dials_the_node_and_appears_in_admin_peers() {
     wait_no_peers(&a).await;
     let _ = tokio::time::timeout(WAIT, js.wait()).await;
 }
+
+/// Discovery end to end: two nodes that know only a third one as their
+/// bootnode find each other through its discv4 table and connect, and
+/// `admin_nodeInfo` shows the discovery port and an ENR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_that_know_one_bootnode_find_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start(&dir.path().join("hub"), &[]).await;
+    let b = start(&dir.path().join("b"), &["--bootnodes", &hub.enode]).await;
+    let c = start(&dir.path().join("c"), &["--bootnodes", &hub.enode]).await;
+    let info: Value = hub.call("admin_nodeInfo", rpc_params![]).await;
+    assert_ne!(info["ports"]["discovery"], 0, "{info}");
+    assert_eq!(info["ports"]["discovery"], info["ports"]["listener"]);
+    assert!(info["enr"].as_str().unwrap().starts_with("enr:"));
+    eventually("b and c connected through discovery", || async {
+        let peers = b.peers().await;
+        peers
+            .iter()
+            .any(|p| p["enode"].as_str().unwrap_or("").contains(c.pubkey()))
+            .then_some(())
+    })
+    .await;
+}
