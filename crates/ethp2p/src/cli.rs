@@ -57,9 +57,12 @@ pub(crate) struct NodeArgs {
     /// Data directory (node key) [default: `$XDG_DATA_HOME/ethp2p/<chain>` or `~/.local/share/ethp2p/<chain>`].
     #[arg(long)]
     pub datadir: Option<PathBuf>,
-    /// Node secret key as 64 hex characters (overrides the key file).
-    #[arg(long, value_parser = parse_key)]
-    pub nodekey: Option<ethp2p_rlpx::SecretKey>,
+    /// File holding the node secret key as 64 hex characters, as geth's --nodekey (overrides the data directory's key).
+    #[arg(long, value_name = "FILE", conflicts_with = "nodekeyhex")]
+    pub nodekey: Option<PathBuf>,
+    /// Node secret key as 64 hex characters, as geth's --nodekeyhex (overrides the data directory's key).
+    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    pub nodekeyhex: Option<ethp2p_rlpx::SecretKey>,
     /// Static peer, dialed and redialed when lost (repeatable).
     #[arg(long = "peer", value_name = "ENODE")]
     pub peers: Vec<NodeRecord>,

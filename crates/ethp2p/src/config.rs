@@ -208,6 +208,7 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         port: cli.port.or(file.port),
         datadir: cli.datadir.or(file.datadir),
         nodekey: cli.nodekey.or(file.nodekey),
+        nodekeyhex: cli.nodekeyhex.or(file.nodekeyhex),
         peers: file.peers.into_iter().chain(cli.peers).collect(),
         trusted_peers: file
             .trusted_peers
@@ -374,7 +375,14 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
         chain,
         listen,
         datadir,
-        nodekey: a.nodekey,
+        nodekey: match (&a.nodekeyhex, &a.nodekey) {
+            (Some(k), None) => Some(*k),
+            (None, Some(path)) => Some(
+                crate::datadir::read_nodekey_file(path).map_err(|e| format!("--nodekey: {e}"))?,
+            ),
+            (Some(_), Some(_)) => return Err("--nodekey: cannot be used with --nodekeyhex".into()),
+            (None, None) => None,
+        },
         static_peers: a.peers,
         trusted_peers: a.trusted_peers,
         bootnodes: !a.no_bootnodes,

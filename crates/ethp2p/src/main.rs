@@ -7,7 +7,6 @@
 mod cli;
 mod config;
 // Not yet used by the node; the node wiring comes separately.
-#[cfg_attr(not(test), allow(dead_code))]
 mod datadir;
 mod discovery;
 mod enr;

@@ -10,6 +10,7 @@
 
 use crate::{
     config::{self, LogFormat, NodeConfig},
+    datadir::DataDir,
     enr,
     rpc::{
         self, EthPeerInfo, NodeCommand, NodeInfo, NodePorts, PeerEvent, PeerInfo, PeerNetwork,
@@ -34,7 +35,6 @@ use std::{
     collections::{BTreeMap, HashMap},
     io::IsTerminal,
     net::SocketAddr,
-    path::Path,
     process::ExitCode,
     sync::Arc,
     time::Duration,
@@ -70,41 +70,6 @@ fn init_logging(cfg: &NodeConfig) {
     match cfg.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
-    }
-}
-
-/// Creates `path` with `contents`, readable by its owner only from the first
-/// byte (mode 0600 at creation, not changed after), failing if it exists.
-fn write_secret_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(contents)?;
-    f.sync_all()
-}
-
-/// Loads the node key from `<datadir>/nodekey`, creating it on first start.
-fn load_or_create_key(datadir: &Path) -> Result<SecretKey, String> {
-    let path = datadir.join("nodekey");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => {
-            crate::cli::parse_key(&s).map_err(|e| format!("--datadir: {}: {e}", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(datadir)
-                .map_err(|e| format!("--datadir: cannot create {}: {e}", datadir.display()))?;
-            let key = ethp2p_rlpx::generate_secret_key();
-            write_secret_file(&path, hex::encode(key.secret_bytes()).as_bytes())
-                .map_err(|e| format!("--datadir: cannot write {}: {e}", path.display()))?;
-            Ok(key)
-        }
-        Err(e) => Err(format!("--datadir: cannot read {}: {e}", path.display())),
     }
 }
 
@@ -151,10 +116,19 @@ pub(crate) fn client_version() -> String {
 
 async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let chain = cfg.chain.clone();
+    // The data directory is locked for the node's life: a second node on
+    // it fails here, naming it.
+    let datadir = DataDir::open(&cfg.datadir).map_err(|e| format!("--datadir: {e}"))?;
     let key = match cfg.nodekey {
         Some(k) => k,
-        None => load_or_create_key(&cfg.datadir)?,
+        None => datadir
+            .load_or_create_nodekey()
+            .map_err(|e| format!("--datadir: {e}"))?,
     };
+    let node_datadir = datadir.path().display().to_string();
+    let saved_statics = datadir
+        .static_peers()
+        .map_err(|e| format!("--datadir: {e}"))?;
     let listener =
         listen(cfg.listen).map_err(|e| format!("--port: cannot listen on {}: {e}", cfg.listen))?;
     let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -247,7 +221,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
-    info!(chain = %chain.name, %local_addr, datadir = %cfg.datadir.display(), "ethp2p node started");
+    info!(chain = %chain.name, %local_addr, datadir = %node_datadir, "ethp2p node started");
     println!("{enode}");
 
     let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -294,6 +268,8 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         peer_stats: HashMap::new(),
         opened: 0,
         closed: BTreeMap::new(),
+        datadir,
+        saved_statics: BTreeMap::new(),
     };
     metrics::gauge!("ethp2p_info", "version" => env!("CARGO_PKG_VERSION"), "chain" => chain.name.clone()).set(1.0);
     for b in &bootnodes {
@@ -304,6 +280,11 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     }
     for p in &cfg.static_peers {
         node.add(*p, PeerKind::Static).await;
+    }
+    // Static peers added over RPC in earlier runs.
+    for p in saved_statics {
+        node.saved_statics.insert(p.id, p);
+        node.add(p, PeerKind::Static).await;
     }
 
     let mut status_tick =
@@ -488,6 +469,9 @@ struct Node {
     peer_stats: HashMap<PeerId, PeerStats>,
     opened: u64,
     closed: BTreeMap<String, u64>,
+    /// Locked for the node's life; holds the static peers added over RPC.
+    datadir: DataDir,
+    saved_statics: BTreeMap<PeerId, NodeRecord>,
 }
 
 impl Node {
@@ -680,11 +664,19 @@ impl Node {
             }
             NodeCommand::AddPeer(record, tx) => {
                 info!(enode = %record, "adding static peer");
-                let _ = tx.send(self.admin_add(record, PeerKind::Static).await);
+                let r = self.admin_add(record, PeerKind::Static).await;
+                if r.is_ok() {
+                    self.saved_statics.insert(record.id, record);
+                    self.save_statics();
+                }
+                let _ = tx.send(r);
             }
             NodeCommand::RemovePeer(record, tx) => {
                 info!(enode = %record, "removing peer");
                 let r = self.net.remove_peer(record.id, None).await;
+                if self.saved_statics.remove(&record.id).is_some() {
+                    self.save_statics();
+                }
                 let _ = tx.send(r.map(|()| true).map_err(|e| e.to_string()));
             }
             NodeCommand::AddTrustedPeer(record, tx) => {
@@ -699,6 +691,14 @@ impl Node {
                     .await;
                 let _ = tx.send(r.map(|()| true).map_err(|e| e.to_string()));
             }
+        }
+    }
+
+    /// Keeps the RPC-added static peers across restarts.
+    fn save_statics(&self) {
+        let list: Vec<NodeRecord> = self.saved_statics.values().copied().collect();
+        if let Err(e) = self.datadir.save_static_peers(&list) {
+            warn!(%e, "static peers not saved");
         }
     }
 

@@ -381,7 +381,7 @@ async fn static_peer_is_redialed_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
     let b_dir = dir.path().join("b");
-    let mut b = start(&b_dir, &["--nodekey", key]).await;
+    let mut b = start(&b_dir, &["--nodekeyhex", key]).await;
     let b_port = b.port().to_string();
     let a = start(
         &dir.path().join("a"),
@@ -397,7 +397,7 @@ async fn static_peer_is_redialed_after_a_restart() {
     wait_no_peers(&a).await;
     let b_enode = b.enode.clone();
     drop(b);
-    let b = start_with(&b_dir, &["--port", &b_port], &["--nodekey", key]).await;
+    let b = start_with(&b_dir, &["--port", &b_port], &["--nodekeyhex", key]).await;
     assert_eq!(b.enode, b_enode);
     let again = wait_peer(&a, b.pubkey()).await;
     assert_eq!(again["network"]["inbound"], false);
@@ -817,4 +817,28 @@ async fn nodes_that_know_one_bootnode_find_each_other() {
             .then_some(())
     })
     .await;
+}
+
+/// The data directory is locked: a second node on it stops at start with
+/// one error line naming it.
+#[tokio::test]
+async fn a_second_node_on_the_same_datadir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("a");
+    let _a = start(&d, &[]).await;
+    let (code, _out, err) = run_cli(&[
+        "node",
+        "--no-bootnodes",
+        "--no-rpc",
+        "--port",
+        "0",
+        "--datadir",
+        d.to_str().unwrap(),
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("another ethp2p node") && err.contains(d.to_str().unwrap()),
+        "{err}"
+    );
 }
