@@ -48,18 +48,16 @@ async fn node(net: &MemoryNetwork, i: usize, tweak: impl FnOnce(&mut NetworkConf
     let events = handle.event_listener();
     let messages = mgr.take_messages();
     tokio::spawn(mgr.run());
-    let mut listener = net.listen(addr);
     let h = handle.clone();
-    tokio::spawn(async move {
-        while let Some(a) = listener.accept().await {
+    net.listen(addr).spawn_forward(move |a| {
+        let h = h.clone();
+        async move {
             let inc = IncomingStream {
                 stream: Box::new(a.stream),
                 remote_addr: a.remote_addr,
                 local_addr: Some(a.local_addr),
             };
-            if h.incoming(inc).await.is_err() {
-                return;
-            }
+            h.incoming(inc).await.is_ok()
         }
     });
     Node {

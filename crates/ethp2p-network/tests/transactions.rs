@@ -103,18 +103,16 @@ async fn start_node(net: &MemoryNetwork, i: u8, config: Option<TransactionsConfi
         None => (None, Some(gossip)),
     };
     tokio::spawn(manager.run());
-    let mut listener = net.listen(addr);
     let h = handle.clone();
-    tokio::spawn(async move {
-        while let Some(a) = listener.accept().await {
+    net.listen(addr).spawn_forward(move |a| {
+        let h = h.clone();
+        async move {
             let inc = IncomingStream {
                 stream: Box::new(a.stream),
                 remote_addr: a.remote_addr,
                 local_addr: Some(a.local_addr),
             };
-            if h.incoming(inc).await.is_err() {
-                break;
-            }
+            h.incoming(inc).await.is_ok()
         }
     });
     Node {

@@ -105,6 +105,22 @@ impl MemoryListener {
     pub async fn accept(&mut self) -> Option<Accepted> {
         self.rx.recv().await
     }
+
+    /// Spawns a task handing every accepted connection to `sink`, until the
+    /// network is gone or `sink` answers false (its owner stopped).
+    pub fn spawn_forward<F, Fut>(mut self, mut sink: F)
+    where
+        F: FnMut(Accepted) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = bool> + Send,
+    {
+        tokio::spawn(async move {
+            while let Some(a) = self.accept().await {
+                if !sink(a).await {
+                    return;
+                }
+            }
+        });
+    }
 }
 
 struct MemoryDialer {
