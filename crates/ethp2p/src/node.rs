@@ -116,6 +116,19 @@ pub(crate) fn client_version() -> String {
 
 async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let chain = cfg.chain.clone();
+    let listener =
+        listen(cfg.listen).map_err(|e| format!("--port: cannot listen on {}: {e}", cfg.listen))?;
+    let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let bound_rpc = match cfg.rpc_addr {
+        Some(addr) => Some(rpc::bind(addr, cfg.rpc_external).await?),
+        None => None,
+    };
+    let metrics = match cfg.metrics_addr {
+        Some(addr) => Some(crate::metrics::bind(addr).await?),
+        None => None,
+    };
+
+    // Sockets first: a start-up that fails on a taken port leaves no key behind.
     // The data directory is locked for the node's life: a second node on
     // it fails here, naming it.
     let datadir = DataDir::open(&cfg.datadir).map_err(|e| format!("--datadir: {e}"))?;
@@ -129,18 +142,6 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let saved_statics = datadir
         .static_peers()
         .map_err(|e| format!("--datadir: {e}"))?;
-    let listener =
-        listen(cfg.listen).map_err(|e| format!("--port: cannot listen on {}: {e}", cfg.listen))?;
-    let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let bound_rpc = match cfg.rpc_addr {
-        Some(addr) => Some(rpc::bind(addr, cfg.rpc_external).await?),
-        None => None,
-    };
-    let metrics = match cfg.metrics_addr {
-        Some(addr) => Some(crate::metrics::bind(addr).await?),
-        None => None,
-    };
-
     let client = client_version();
     let mut net_cfg = NetworkConfig::new(key, chain.clone());
     net_cfg.client_id = client.clone();
