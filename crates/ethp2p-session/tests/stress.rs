@@ -243,7 +243,7 @@ impl Observer for Teardown {
 async fn mesh_of_50_managers() {
     const N: usize = 50;
     const PER_NODE: usize = 4;
-    if !ethp2p_testing::fd_limit::ensure_open_files("mesh_of_50_managers", 2048) {
+    if !ethp2p_testing::fd_limit::ensure_open_files("mesh_of_50_managers", 8192) {
         return;
     }
     let mut nodes = nodes(N, Opts::default).await;
