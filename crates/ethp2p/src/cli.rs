@@ -87,6 +87,9 @@ pub(crate) struct NodeArgs {
     /// EIP-1459 DNS node list to follow, `enrtree://<key>@<domain>` (repeatable; added to the chain's own list).
     #[arg(long = "dns", value_name = "URL")]
     pub dns: Vec<String>,
+    /// Only peers in these networks, comma-separated CIDR (geth's --netrestrict), e.g. `10.0.0.0/8,2001:db8::/32`: applied to inbound connections, added peers and dials [default: all].
+    #[arg(long, value_name = "CIDRS")]
+    pub netrestrict: Option<String>,
     /// The external address to announce: `extip:<IP>` or `none` [default: the listening address when it is not 0.0.0.0, else none].
     #[arg(long, value_name = "extip:IP|none")]
     pub nat: Option<String>,

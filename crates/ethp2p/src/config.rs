@@ -60,6 +60,8 @@ pub(crate) struct NodeConfig {
     pub dns: Vec<String>,
     /// The external IP to announce, if known.
     pub external_ip: Option<IpAddr>,
+    /// Netrestrict: the networks peers may be in.
+    pub ip_filter: ethp2p_network::peers::IpFilter,
     /// Established inbound limit.
     pub max_inbound: u32,
     /// Established outbound limit.
@@ -226,6 +228,7 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         discovery_port: cli.discovery_port.or(file.discovery_port),
         dns: file.dns.into_iter().chain(cli.dns).collect(),
         nat: cli.nat.or(file.nat),
+        netrestrict: cli.netrestrict.or(file.netrestrict),
         max_peers: cli.max_peers.or(file.max_peers),
         max_inbound: cli.max_inbound.or(file.max_inbound),
         max_outbound: cli.max_outbound.or(file.max_outbound),
@@ -366,7 +369,14 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
         url.parse::<ethp2p_dnsdisc::LinkEntry>()
             .map_err(|e| format!("--dns: {url:?}: {e}"))?;
     }
+    let ip_filter = match &a.netrestrict {
+        Some(list) => list
+            .parse::<ethp2p_network::peers::IpFilter>()
+            .map_err(|e| format!("--netrestrict: {e}"))?,
+        None => ethp2p_network::peers::IpFilter::allow_all(),
+    };
     Ok(NodeConfig {
+        ip_filter,
         bootnode_list: a.bootnodes.clone(),
         discovery: !a.no_discovery,
         discovery_port: a.discovery_port.unwrap_or(listen.port()),

@@ -161,6 +161,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         max_pending_inbound: cfg.max_pending_inbound as usize,
         max_concurrent_dials: cfg.max_pending_outbound as usize,
         lenient_backoff: cfg.redial_backoff,
+        ip_filter: cfg.ip_filter.clone(),
         refill_interval: cfg
             .redial_backoff
             .clamp(Duration::from_millis(100), Duration::from_secs(5)),
