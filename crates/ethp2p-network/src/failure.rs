@@ -77,10 +77,9 @@ pub fn active_failure(e: &ActiveSessionError) -> SessionFailure {
     match e {
         ActiveSessionError::P2P(p) => p2p_failure(p),
         ActiveSessionError::Eth(_) => SessionFailure::Rlp,
-        ActiveSessionError::UnexpectedStatus | ActiveSessionError::InvalidBlockRange => {
-            SessionFailure::Disconnected(ethp2p_wire::DisconnectReason::ProtocolBreach)
-        }
-        ActiveSessionError::RequestBreach => {
+        ActiveSessionError::UnexpectedStatus
+        | ActiveSessionError::InvalidBlockRange
+        | ActiveSessionError::RequestBreach => {
             SessionFailure::Disconnected(ethp2p_wire::DisconnectReason::ProtocolBreach)
         }
         ActiveSessionError::WriteStalled => SessionFailure::Io(std::io::ErrorKind::TimedOut),

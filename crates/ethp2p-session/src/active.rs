@@ -237,7 +237,7 @@ impl State {
             if let Some(end) = self.on_wake(wake) {
                 break end;
             }
-            self.rearm();
+            // `poll_wake` re-arms the timer after its flush: once per wake.
         };
         let (closed, goodbye) = match end {
             End::Disconnect { reason, by_us } => {
