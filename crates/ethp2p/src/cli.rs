@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Txs(TxsArgs),
     /// Benchmark the stack (RLPx, devp2p, eth and snap messages, transaction gossip, sessions, idle sessions in two processes) against the limits of its primitives; prints JSON lines.
     Bench(ethp2p_bench::BenchArgs),
+    /// Walk the discv4 network from the bootnodes: print one JSON line per node found (id, ENR, endpoint, fork id; with --rlpx its Hello and Status).
+    Crawl(CrawlArgs),
 }
 
 /// Options of `ethp2p node`. The same keys (without the leading `--`) may be
@@ -155,6 +157,29 @@ pub(crate) struct HandshakeArgs {
     /// Seconds allowed for each stage (TCP connect, ECIES, Hello, Status).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: f64,
+}
+
+/// Options of `ethp2p crawl`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct CrawlArgs {
+    /// Start from these nodes, comma-separated enode URLs [default: the chain's bootnodes].
+    #[arg(long, value_name = "ENODES", value_delimiter = ',')]
+    pub bootnodes: Vec<NodeRecord>,
+    /// Seconds to walk the network; dials in flight then get up to 10 s more.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_duration)]
+    pub timeout: f64,
+    /// Also dial each node that answered (RLPx, Hello, Status) for its client id, capabilities, network id and head.
+    #[arg(long)]
+    pub rlpx: bool,
+    /// Chain whose bootnodes and Status are used: mainnet, sepolia, holesky or hoodi.
+    #[arg(long, default_value = "mainnet", value_parser = parse_chain)]
+    pub chain: String,
+    /// Also write the nodes with an ENR as geth's `devp2p crawl` nodes.json (object keyed by node id: seq, record, score, firstResponse, lastResponse, lastCheck).
+    #[arg(long, value_name = "FILE")]
+    pub nodes_json: Option<PathBuf>,
+    /// Write the JSON lines to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Options of `ethp2p txs`.

@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod crawl;
 // Not yet used by the node; the node wiring comes separately.
 mod datadir;
 mod discovery;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             ethp2p_bench::run(args, &ethp2p_bench::PeerCommand::current_exe(["bench"]))
         }
         Some(Command::Handshake(args)) => handshake::run(args),
+        Some(Command::Crawl(args)) => crawl::run(args),
         Some(Command::Probe(args)) => probe::run(args),
         Some(Command::Txs(args)) => txs::run(args),
         Some(Command::Keygen) => {
