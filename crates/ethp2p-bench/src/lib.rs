@@ -11,6 +11,7 @@
 //! again as their children (see [`PeerCommand`]).
 #![warn(missing_docs)]
 
+mod discv4;
 mod eth;
 mod p2p;
 mod primitives;
@@ -60,7 +61,7 @@ pub struct BenchArgs {
     #[arg(long, hide = true)]
     pub peer_id: Option<String>,
 
-    /// Internal: sessions to dial (`dial`) or to report once established (`listen`).
+    /// Internal: sessions to dial (`dial`) or to report once established (`listen`); tables to fill (`table-memory`).
     #[arg(long, hide = true)]
     pub peer_sessions: Option<usize>,
 
@@ -184,6 +185,43 @@ const RTT_P99: &str = "request.rtt.p99";
 const RTT_RATE: &str = "request.rtt.requests_per_sec";
 const RTT_IN_FLIGHT: usize = 1000;
 
+/// discv4 packet rows: name, limit (the primitives per packet handled).
+const DISCV4_PACKETS: [&str; 2] = [discv4::PING_PONG, discv4::FINDNODE];
+/// Ping→Pong: one recover (the Ping) + one sign (the Pong) + a keccak per packet.
+static PING_PONG_LIMIT: [&str; 4] = [
+    primitives::RECOVER,
+    primitives::SIGN,
+    primitives::KECCAK_DIGEST,
+    primitives::KECCAK_DIGEST,
+];
+/// FindNode→Neighbours (16 nodes: two packets): one recover + two signs + a
+/// keccak per packet.
+static FINDNODE_LIMIT: [&str; 6] = [
+    primitives::RECOVER,
+    primitives::SIGN,
+    primitives::SIGN,
+    primitives::KECCAK_DIGEST,
+    primitives::KECCAK_DIGEST,
+    primitives::KECCAK_DIGEST,
+];
+/// What the discv4 packet limits are computed from.
+const DISCV4_PRIMITIVES: [&str; 3] = [
+    primitives::RECOVER,
+    primitives::SIGN,
+    primitives::KECCAK_DIGEST,
+];
+/// Lookup convergence: rounds row, packets row, network size, lookups
+/// (full run; --quick runs one lookup, and only in the 1,000-node network).
+const LOOKUPS: [(&str, &str, usize, usize); 2] = [
+    (discv4::LOOKUP_ROUNDS_1K, discv4::LOOKUP_PACKETS_1K, 1000, 5),
+    (
+        discv4::LOOKUP_ROUNDS_10K,
+        discv4::LOOKUP_PACKETS_10K,
+        10_000,
+        5,
+    ),
+];
+
 /// Idle sessions in two processes: RSS name, CPU name, sessions, hold (full
 /// run; never shorter than the default ping interval, so that every
 /// session's keepalive falls inside the CPU window).
@@ -258,6 +296,9 @@ fn all_names() -> Vec<&'static str> {
         .chain(&[SESSIONS_PROCESSES])
         .chain(&[RTT_P50, RTT_P99, RTT_RATE])
         .chain(IDLE.iter().flat_map(|(rss, cpu, _, _)| [rss, cpu]))
+        .chain(&DISCV4_PACKETS)
+        .chain(LOOKUPS.iter().flat_map(|(r, p, _, _)| [r, p]))
+        .chain(&[discv4::TABLE_ENTRY])
         .copied()
         .collect()
 }
@@ -406,6 +447,9 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
                 args.peer_sessions.ok_or("--peer-sessions missing")?,
             )
         }
+        Some("table-memory") => {
+            return discv4::peer_table_memory(args.peer_sessions.unwrap_or(1000))
+        }
         Some(other) => return Err(format!("--peer {other}: expected listen or dial")),
     }
     let cfg = Config {
@@ -444,6 +488,7 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
         sel.wants(name)
             || (need_asym && primitives::ASYMMETRIC.contains(&name))
             || (need_sym && primitives::SYMMETRIC.contains(&name))
+            || (DISCV4_PACKETS.iter().any(|n| sel.wants(n)) && DISCV4_PRIMITIVES.contains(&name))
     };
     let mut all = primitives::setup(&cfg, &wanted);
     let secs = cfg.seconds;
@@ -600,6 +645,30 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
         }
     }
     push_transactions(&cfg, &sel, &mut all)?;
+    for (name, runner, limit, timed) in [
+        (
+            discv4::PING_PONG,
+            discv4::ping_pong as fn(&Config) -> Result<stats::Runner, String>,
+            &PING_PONG_LIMIT[..],
+            "Discv4::handle_packet(Ping from a bonded peer in the table) + drain: decode, recover, checks, Pong encoded and signed",
+        ),
+        (
+            discv4::FINDNODE,
+            discv4::findnode,
+            &FINDNODE_LIMIT[..],
+            "Discv4::handle_packet(FindNode from a bonded peer, random target) + drain: decode, recover, 16 closest of a 48-entry table, two Neighbours packets (12 + 4) encoded and signed",
+        ),
+    ] {
+        if sel.wants(name) {
+            all.push(
+                Measurement::new(name, "packets/s", runner(&cfg)?)
+                    .limit(Limit::PerOp(limit))
+                    .param("timed", timed)
+                    .param("runtime", "one thread, sans-IO engine, frozen clock, no sockets")
+                    .param("limit_is", "the secp256k1 and keccak work per request on one core: recover + sign per reply packet + one keccak digest per packet"),
+            );
+        }
+    }
     push_snap(&cfg, &sel, &mut all)?;
     for (name, workers, dialers) in SESSIONS {
         if sel.wants(name) {
@@ -901,6 +970,93 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
                 .param("quick", cfg.quick);
             println!("{}", record.to_json());
         }
+    }
+
+    for (rounds_name, packets_name, n, count) in LOOKUPS {
+        if !(sel.wants(rounds_name) || sel.wants(packets_name)) || (cfg.quick && n > 1000) {
+            continue;
+        }
+        let count = if cfg.quick { 1 } else { count };
+        eprintln!("ethp2p bench: {count} lookups in a simulated network of {n} discv4 nodes");
+        let t = Instant::now();
+        let runs = discv4::lookups(n, count, n as u64)?;
+        let took = t.elapsed().as_secs_f64();
+        let bound = discv4::round_bound(n);
+        let found: Vec<f64> = runs.iter().map(|r| r.found as f64).collect();
+        let totals: Vec<f64> = runs.iter().map(|r| r.rounds_total).collect();
+        let packets_total: Vec<f64> = runs.iter().map(|r| r.packets_total).collect();
+        let common = |r: Record| {
+            r.param("nodes", n as u64)
+                .param("lookups", count as u64)
+                .param("alpha", discv4::ALPHA as u64)
+                .param("closest_found_of_16_median", median(&found))
+                .param("closest_found_of_16_min", Summary::of(&found).min)
+                .param("rounds_to_lookup_end_median", median(&totals))
+                .param("packets_to_lookup_end_median", median(&packets_total))
+                .param("method", "sans-IO Discv4 engines, datagrams delivered in order without loss on a frozen clock; each node's table filled (by real Ping/Pong bonds, not counted) with what the Table code keeps of the whole population, just before it answers its first FindNode; one requester, random targets")
+                .param("round", "FindNodes sent by the requester / alpha, until all 16 nodes closest to the target had been named to it")
+                .param("wall_seconds", stats::round(took, 3))
+                .param("quick", cfg.quick)
+        };
+        let rounds: Vec<f64> = runs.iter().map(|r| r.rounds_to_closest).collect();
+        let mut record = Record::new(rounds_name, "rounds", Summary::of(&rounds));
+        record.limit = Some(bound);
+        let record = common(record).param(
+            "limit_is",
+            "issue bound 2 x ceil(log2 N / log2 16) rounds of alpha queries (lower is better: ratio <= 1 meets it)",
+        );
+        println!("{}", record.to_json());
+        let packets: Vec<f64> = runs.iter().map(|r| r.packets_to_closest).collect();
+        let record = common(Record::new(packets_name, "packets", Summary::of(&packets)))
+            .param("packets_are", "every datagram of every node (requester, queried nodes, bonds, ENR requests) until then");
+        println!("{}", record.to_json());
+    }
+
+    if sel.wants(discv4::TABLE_ENTRY) {
+        let tables: usize = if cfg.quick { 100 } else { 1000 };
+        eprintln!("ethp2p bench: discv4 table memory, {tables} tables in a child process");
+        let out = children
+            .command(&[
+                "--peer".into(),
+                "table-memory".into(),
+                "--peer-sessions".into(),
+                tables.to_string(),
+            ])?
+            .output()
+            .map_err(|e| format!("table-memory child: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "table-memory child failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("table-memory child output: {e}"))?;
+        let get = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        let entries = get("entries");
+        let per_entry = (get("rss_with_enr") - get("rss_before")) / entries;
+        let no_enr = (get("rss_tables") - get("rss_before")) / entries;
+        let size = get("size_of_entry");
+        let mut record = Record::new(
+            discv4::TABLE_ENTRY,
+            "bytes/entry",
+            Summary::of(&[per_entry]),
+        );
+        record.limit = Some(size);
+        let record = record
+            .param("limit_is", "size_of::<table::Entry>() (the struct alone: ratio = bytes held per byte of struct)")
+            .param("bytes_per_entry_without_enr", stats::round(no_enr, 4))
+            .param("enr_bytes_per_entry", stats::round(per_entry - no_enr, 4))
+            .param(
+                "bytes_per_entry_or_replacement_without_enr",
+                stats::round((get("rss_tables") - get("rss_before")) / (entries + get("replacements")), 4),
+            )
+            .param("entries", entries)
+            .param("tables", tables as u64)
+            .param("replacements", get("replacements"))
+            .param("method", "RSS delta (/proc/self/statm) in a fresh child process: tables filled from 2,000 random ids each (entries + replacement lists, as Table::add keeps them), then each entry given a clone of a signed ENR (ip, tcp, udp, eth)")
+            .param("quick", cfg.quick);
+        println!("{}", record.to_json());
     }
 
     eprintln!(
