@@ -13,6 +13,7 @@
 
 mod discv4;
 mod eth;
+mod fetch;
 mod p2p;
 mod primitives;
 mod rlpx;
@@ -222,6 +223,18 @@ const LOOKUPS: [(&str, &str, usize, usize); 2] = [
     ),
 ];
 
+/// Request routing rows, in the order `fetch::routing` returns their runners.
+const FETCH: [&str; 6] = [
+    fetch::ROUTED,
+    fetch::ROUTED_P50,
+    fetch::ROUTED_P99,
+    fetch::DIRECT,
+    fetch::DIRECT_P50,
+    fetch::DIRECT_P99,
+];
+/// Issue 12's target: routing adds less than 10 % at 1,000 requests in flight.
+const FETCH_OVERHEAD_TARGET: f64 = 0.10;
+
 /// Idle sessions in two processes: RSS name, CPU name, sessions, hold (full
 /// run; never shorter than the default ping interval, so that every
 /// session's keepalive falls inside the CPU window).
@@ -299,6 +312,7 @@ fn all_names() -> Vec<&'static str> {
         .chain(&DISCV4_PACKETS)
         .chain(LOOKUPS.iter().flat_map(|(r, p, _, _)| [r, p]))
         .chain(&[discv4::TABLE_ENTRY])
+        .chain(&FETCH)
         .copied()
         .collect()
 }
@@ -717,6 +731,31 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
         }
     }
 
+    if FETCH.iter().any(|n| sel.wants(n)) {
+        let runners = fetch::routing(&cfg)?;
+        for (name, runner) in FETCH.into_iter().zip(runners) {
+            let unit = if name.ends_with("_per_sec") {
+                "requests/s"
+            } else {
+                "us"
+            };
+            let path = if name.starts_with("fetch.routed") {
+                "FetchClient::get_headers (router: best idle capable peer, one in flight per peer and kind, structural checks)"
+            } else {
+                "NetworkHandle::send_request to one peer's session"
+            };
+            all.push(
+                Measurement::new(name, unit, runner)
+                    .param("in_flight", fetch::IN_FLIGHT as u64)
+                    .param("peers", if name.starts_with("fetch.routed") { fetch::PEERS as u64 } else { 1 })
+                    .param("path", path)
+                    .param("request", "GetBlockHeaders from block 0, limit 0; each peer's manager answers empty BlockHeaders (valid for zero asked: nothing is retried)")
+                    .param("transport", "TCP loopback, 51 NetworkManagers in one process")
+                    .param("runtime", "tokio multi_thread, 2 workers"),
+            );
+        }
+    }
+
     // Interleave the runs: every round runs each measurement once, so slow
     // and fast stretches of a shared machine touch the primitives and the
     // figures compared with them alike.
@@ -846,6 +885,30 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
             record = record
                 .param("limit_inbound_one_core", stats::round(inbound, 4))
                 .param("ratio_inbound_one_core", stats::round(fig / inbound, 4));
+        }
+        // Issue 12: the routed rate against the direct rate of the same rounds.
+        if m.name == fetch::ROUTED || m.name == fetch::ROUTED_P50 || m.name == fetch::ROUTED_P99 {
+            let twin = match m.name {
+                fetch::ROUTED => fetch::DIRECT,
+                fetch::ROUTED_P50 => fetch::DIRECT_P50,
+                _ => fetch::DIRECT_P99,
+            };
+            if let Some(d) = all.iter().find(|o| o.name == twin) {
+                let direct = median(&d.values);
+                record.limit = Some(direct);
+                let paired: Vec<f64> = m.values.iter().zip(&d.values).map(|(r, d)| r / d).collect();
+                record = record
+                    .param("limit_from", twin)
+                    .param("ratio_median_of_rounds", stats::round(median(&paired), 4));
+                if m.name == fetch::ROUTED {
+                    // Extra time per request that routing costs, against the target.
+                    let overhead = direct / fig - 1.0;
+                    record = record
+                        .param("routing_overhead", stats::round(overhead, 4))
+                        .param("routing_overhead_target", FETCH_OVERHEAD_TARGET)
+                        .param("meets_target", overhead < FETCH_OVERHEAD_TARGET);
+                }
+            }
         }
         println!("{}", record.param("run_seconds", secs).to_json());
     }
