@@ -598,3 +598,26 @@ pub(super) fn peer_table_memory(tables: usize) -> Result<(), String> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_round_bound_is_twice_the_base_16_digits() {
+        assert_eq!(round_bound(16), 2.0);
+        assert_eq!(round_bound(1000), 6.0);
+        assert_eq!(round_bound(10_000), 8.0);
+    }
+
+    /// The simulated network answers like a converged one: a lookup in 300
+    /// nodes ends and returns the 16 nodes truly closest to its target.
+    #[test]
+    fn a_simulated_lookup_finds_the_true_closest() {
+        let runs = lookups(300, 1, 5).unwrap();
+        assert_eq!(runs[0].found, K);
+        assert!(runs[0].rounds_to_closest >= 1.0);
+        assert!(runs[0].rounds_total >= runs[0].rounds_to_closest);
+        assert!(runs[0].packets_total >= runs[0].packets_to_closest);
+    }
+}

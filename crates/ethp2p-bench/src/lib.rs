@@ -32,7 +32,7 @@ use std::{path::PathBuf, process::ExitCode, time::Instant};
 /// Arguments of `ethp2p bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Short runs: a smoke test that finishes in about 15 seconds (a full run takes about 6 minutes).
+    /// Short runs: a smoke test that finishes in about 20 seconds (a full run takes about 6 minutes).
     #[arg(long)]
     pub quick: bool,
 
