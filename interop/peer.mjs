@@ -18,6 +18,7 @@ import {
   ETH,
   Peer,
   RLPx,
+  SNAP,
   genPrivateKey,
 } from '@ethereumjs/devp2p'
 import { RLP } from '@ethereumjs/rlp'
@@ -72,6 +73,7 @@ const { values: args } = parseArgs({
     'eth-versions': { type: 'string', default: '68,67,66' },
     'client-id': { type: 'string' },
     'max-peers': { type: 'string', default: '10' },
+    snap: { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -112,6 +114,8 @@ for (const v of ethVersions) {
   if (ETH[`eth${v}`] === undefined) fail(`unsupported eth version ${v} (library knows 62..68)`)
 }
 const capabilities = ethVersions.map((v) => ETH[`eth${v}`])
+// --snap: also advertise snap/1 (the only snap version the library knows).
+if (args.snap) capabilities.push(SNAP.snap)
 
 // ---------------------------------------------------------------- common ---
 //
@@ -231,6 +235,38 @@ function reportEthMessage(eth, code, data) {
   emit(out)
 }
 
+// snap (with --snap): every snap message is reported as a `snap` event; a
+// request is answered at once with the answer of a peer without state (empty
+// range and proof, no codes, no trie nodes), with the request's id.
+const SNAP_NAMES = ['GetAccountRange', 'AccountRange', 'GetStorageRanges', 'StorageRanges',
+  'GetByteCodes', 'ByteCodes', 'GetTrieNodes', 'TrieNodes']
+const origSnapHandle = SNAP.prototype._handleMessage
+SNAP.prototype._handleMessage = function (code, data) {
+  try {
+    const payload = RLP.decode(data)
+    const reqId = Array.isArray(payload) && payload.length > 0 ? bytesToBigInt(payload[0]) : null
+    emit({
+      event: 'snap',
+      peer: peerIdHex(this._peer),
+      code,
+      name: SNAP_NAMES[code] ?? 'Unknown',
+      reqId: reqId === null ? null : reqId.toString(),
+      payload: bytesToHex(data),
+      decoded: toJson(Array.isArray(payload) ? payload.slice(1) : payload),
+    })
+    if (reqId !== null && code % 2 === 0 && code <= 6) {
+      const empty = code === 0x00 || code === 0x02 ? [reqId, [], []] : [reqId, []]
+      this.sendMessage(code + 1, empty)
+    }
+  } catch (err) {
+    emitError(`cannot handle snap message code ${code}: ${err?.message ?? err}`, {
+      code,
+      raw: bytesToHex(data),
+    })
+  }
+  return origSnapHandle.call(this, code, data)
+}
+
 // devp2p Ping/Pong are handled inside the library (it answers every Ping with
 // a Pong and only clears a timer on Pong); hook them to make them observable.
 const origHandlePing = Peer.prototype._handlePing
@@ -289,6 +325,7 @@ rlpx.events.on('peer:added', (peer) => {
   current = peer
   const hello = peer.getHelloMessage()
   const eth = peer.getProtocols().find((p) => p instanceof ETH)
+  const snap = peer.getProtocols().find((p) => p instanceof SNAP)
   emit({
     event: 'peer',
     id: peerIdHex(peer),
@@ -297,6 +334,7 @@ rlpx.events.on('peer:added', (peer) => {
     protocolVersion: hello.protocolVersion,
     port: hello.port,
     ethVersion: eth ? eth.getVersion() : null,
+    snapVersion: snap ? snap.getVersion() : null,
   })
   if (!eth) return
   try {
@@ -370,6 +408,14 @@ const commands = {
   send(c) {
     const eth = needEth()
     eth.sendMessage(Number(c.code), RLP.decode(hexToBytes(c.payload)))
+  },
+  // {"cmd":"snap","code":n,"payload":"0x<rlp>"}: a snap message (with --snap).
+  snap(c) {
+    const snap = needPeer()
+      .getProtocols()
+      .find((p) => p instanceof SNAP)
+    if (!snap) throw new Error('peer has no snap protocol')
+    snap.sendMessage(Number(c.code), RLP.decode(hexToBytes(c.payload)))
   },
   // Test hook: {"cmd":"rawFrame","code":n,"data":"0x.."} sends one RLPx frame
   // with absolute message id `code` and `data` exactly as given (no RLP

@@ -2,7 +2,7 @@
 //! documented defaults.
 
 use crate::{fetch::FetchConfig, peers::PeersConfig};
-use ethp2p_eth::{chain::ChainSpec, forkid::Head, version::EthVersion};
+use ethp2p_eth::{chain::ChainSpec, forkid::Head, snap::SnapVersion, version::EthVersion};
 use ethp2p_rlpx::SecretKey;
 use ethp2p_session::{admission::DEFAULT_INBOUND_THROTTLE, Dialer, SessionsConfig};
 use ethp2p_wire::Protocol;
@@ -26,6 +26,13 @@ pub struct NetworkConfig {
     pub eth_versions: Vec<EthVersion>,
     /// Extra RLPx sub-protocols to run beside eth.
     pub extra_protocols: Vec<Protocol>,
+    /// snap versions to advertise beside eth (the highest shared one runs).
+    /// Default none: snap is off, as in reth. With snap on, peers' snap
+    /// requests reach the message stream as `PeerMessage::SnapRequest`
+    /// (answered with the chain-less answers when nobody responds), and
+    /// [`NetworkHandle::send_snap_request`](crate::NetworkHandle::send_snap_request)
+    /// asks peers.
+    pub snap_versions: Vec<SnapVersion>,
     /// Session settings (timeouts, buffers). The pending limits are taken
     /// from `peers`; established limits are the peers manager's.
     pub sessions: SessionsConfig,
@@ -72,6 +79,7 @@ impl NetworkConfig {
             client_id: format!("ethp2p/v{}", env!("CARGO_PKG_VERSION")),
             eth_versions: EthVersion::DEFAULT_ADVERTISED.to_vec(),
             extra_protocols: vec![],
+            snap_versions: vec![],
             sessions: SessionsConfig::default(),
             peers: PeersConfig::default(),
             fetch: FetchConfig::default(),

@@ -76,7 +76,7 @@ pub fn pending_failure(e: &PendingSessionError) -> Option<SessionFailure> {
 pub fn active_failure(e: &ActiveSessionError) -> SessionFailure {
     match e {
         ActiveSessionError::P2P(p) => p2p_failure(p),
-        ActiveSessionError::Eth(_) => SessionFailure::Rlp,
+        ActiveSessionError::Eth(_) | ActiveSessionError::Snap(_) => SessionFailure::Rlp,
         ActiveSessionError::UnexpectedStatus
         | ActiveSessionError::InvalidBlockRange
         | ActiveSessionError::RequestBreach => {

@@ -9,7 +9,8 @@ use crate::{
 };
 use ethp2p_eth::{
     forkid::{ForkTransition, Head},
-    message::EthMessage,
+    message::{EthMessage, RequestPair},
+    snap::{AccountRange, ByteCodes, GetAccountRange, GetByteCodes, SnapMessage},
 };
 use ethp2p_rlpx::{NodeRecord, PeerId};
 use ethp2p_session::{PeerInfo, RequestError, SendError};
@@ -84,6 +85,11 @@ pub(crate) enum Command {
         PeerId,
         Box<EthMessage>,
         oneshot::Sender<oneshot::Receiver<Result<EthMessage, RequestError>>>,
+    ),
+    SendSnapRequest(
+        PeerId,
+        Box<SnapMessage>,
+        oneshot::Sender<oneshot::Receiver<Result<SnapMessage, RequestError>>>,
     ),
     UpdateHead(Head, oneshot::Sender<Option<ForkTransition>>),
     Fetch(
@@ -270,6 +276,56 @@ impl NetworkHandle {
             .ask(|tx| Command::SendRequest(peer_id, Box::new(request), tx))
             .await?;
         Ok(rx.await.unwrap_or(Err(RequestError::ConnectionClosed)))
+    }
+
+    /// Sends a snap request to one peer and waits for its answer. Its
+    /// request id comes from the session's id space (shared with eth); the
+    /// session's request timeout and breach rule apply. Fails with
+    /// `RequestError::Unsupported` when snap is not shared with the peer or
+    /// the request is not in the negotiated snap version (`GetTrieNodes`
+    /// only on snap/1, `GetBlockAccessLists` only on snap/2).
+    pub async fn send_snap_request(
+        &self,
+        peer_id: PeerId,
+        request: SnapMessage,
+    ) -> Result<Result<SnapMessage, RequestError>, NetworkShutDown> {
+        let rx = self
+            .ask(|tx| Command::SendSnapRequest(peer_id, Box::new(request), tx))
+            .await?;
+        Ok(rx.await.unwrap_or(Err(RequestError::ConnectionClosed)))
+    }
+
+    /// Asks one peer for a range of accounts (snap `GetAccountRange`).
+    pub async fn get_account_range(
+        &self,
+        peer_id: PeerId,
+        request: GetAccountRange,
+    ) -> Result<Result<AccountRange, RequestError>, NetworkShutDown> {
+        let msg = SnapMessage::GetAccountRange(RequestPair::new(0, request));
+        Ok(self
+            .send_snap_request(peer_id, msg)
+            .await?
+            .and_then(|m| match m {
+                SnapMessage::AccountRange(p) => Ok(p.message),
+                _ => Err(RequestError::BadResponse),
+            }))
+    }
+
+    /// Asks one peer for contract codes by hash (snap `GetByteCodes`); the
+    /// answer holds the codes it has, in request order, missing ones skipped.
+    pub async fn get_byte_codes(
+        &self,
+        peer_id: PeerId,
+        request: GetByteCodes,
+    ) -> Result<Result<ByteCodes, RequestError>, NetworkShutDown> {
+        let msg = SnapMessage::GetByteCodes(RequestPair::new(0, request));
+        Ok(self
+            .send_snap_request(peer_id, msg)
+            .await?
+            .and_then(|m| match m {
+                SnapMessage::ByteCodes(p) => Ok(p.message),
+                _ => Err(RequestError::BadResponse),
+            }))
     }
 
     /// The local head moved: the Status offered to new peers and the fork

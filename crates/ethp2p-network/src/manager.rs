@@ -155,7 +155,11 @@ impl NetworkManager {
             listen_port: local_addr.map(|a| a.port()).unwrap_or(0),
             fork_filter: config.chain.fork_filter(head),
             eth_versions: config.eth_versions.clone(),
-            extra_protocols: config.extra_protocols.clone(),
+            extra_protocols: {
+                let mut extra = ethp2p_eth::snap::snap_protocols(&config.snap_versions);
+                extra.extend(config.extra_protocols.iter().cloned());
+                extra
+            },
             spawner: None,
             dialer: config.dialer.clone(),
             rng_seed: Some(rng.next_u64()),
@@ -555,6 +559,9 @@ impl NetworkManager {
             }
             Command::SendRequest(id, msg, tx) => {
                 let _ = tx.send(self.sessions.send_request(&id, *msg));
+            }
+            Command::SendSnapRequest(id, msg, tx) => {
+                let _ = tx.send(self.sessions.send_snap_request(&id, *msg));
             }
             Command::UpdateHead(head, tx) => {
                 let t = self.sessions.on_status_update(head);

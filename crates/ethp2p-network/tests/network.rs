@@ -267,3 +267,91 @@ fn requests_go_to_the_peer_whose_range_covers_them() {
             .await;
     });
 }
+
+/// With snap on both sides, the embedder's snap requests go through the
+/// handle to the peer's owner and back; a dropped responder answers with the
+/// chain-less answer; a peer without snap is refused at once.
+#[test]
+fn snap_requests_from_the_handle() {
+    use ethp2p_eth::snap::{ByteCodes, GetAccountRange, GetByteCodes, SnapMessage, SnapVersion};
+    use ethp2p_session::RequestError;
+    paused().block_on(async {
+        let net = MemoryNetwork::default();
+        let snap = |c: &mut NetworkConfig| c.snap_versions = SnapVersion::ALL.to_vec();
+        let a = node(&net, 0, snap).await;
+        let mut b = node(&net, 1, snap).await;
+        let plain = node(&net, 2, |_| {}).await;
+        for o in [&b, &plain] {
+            a.handle
+                .add_peer(o.record, ethp2p_network::peers::PeerKind::Static)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        assert_eq!(a.handle.num_connected_peers(), 2);
+        let peers = a.handle.peers().await.unwrap();
+        let version = |id| {
+            peers
+                .iter()
+                .find(|p| p.info.remote_id == id)
+                .and_then(|p| p.info.snap_version())
+        };
+        assert_eq!(version(b.record.id), Some(SnapVersion::Snap2));
+        assert_eq!(version(plain.record.id), None);
+
+        // b's owner answers with one code.
+        let mut b_rx = b.messages.take().unwrap();
+        let code = bytes::Bytes::from_static(&[0x60, 0x01]);
+        let served = code.clone();
+        let owner = tokio::spawn(async move {
+            let m = b_rx.recv().await.unwrap();
+            match m.message {
+                PeerMessage::SnapRequest {
+                    request: SnapMessage::GetByteCodes(r),
+                    responder,
+                } => {
+                    assert_eq!(r.message.hashes.len(), 2);
+                    responder.respond(SnapMessage::ByteCodes(
+                        ethp2p_eth::message::RequestPair::new(
+                            0,
+                            ByteCodes {
+                                codes: vec![served],
+                            },
+                        ),
+                    ));
+                }
+                other => panic!("{other:?}"),
+            }
+            // The next request's responder is dropped: chain-less answer.
+            let m = b_rx.recv().await.unwrap();
+            assert!(matches!(m.message, PeerMessage::SnapRequest { .. }));
+            b_rx
+        });
+        let req = GetByteCodes {
+            hashes: vec![Default::default(), [1u8; 32].into()],
+            bytes: 1 << 20,
+        };
+        let got = a
+            .handle
+            .get_byte_codes(b.record.id, req.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.codes, vec![code]);
+        let range = a
+            .handle
+            .get_account_range(b.record.id, GetAccountRange::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(range.is_empty(), "unknown root: empty range, no proof");
+        drop(owner.await.unwrap());
+
+        let refused = a.handle.get_byte_codes(plain.record.id, req).await.unwrap();
+        assert!(
+            matches!(refused, Err(RequestError::Unsupported(_))),
+            "{refused:?}"
+        );
+    });
+}

@@ -16,15 +16,17 @@
 use crate::{
     config::SessionsConfig,
     error::{ActiveSessionError, RequestError},
-    handle::{EthResponder, PeerMessage, QueueGauge, SessionCommand, SessionId},
+    handle::{EthResponder, PeerMessage, QueueGauge, SessionCommand, SessionId, SnapResponder},
+    layout::{ConnectionLayout, SnapSlot},
     metrics,
-    requests::{RequestTimeouts, RequestTracker, ResponseOutcome},
+    requests::{RequestTimeouts, RequestTracker, ResponseKind, ResponseOutcome},
     transport::BoxedTransport,
     write_stall::WriteProgress,
 };
 use ethp2p_eth::{
     handshake::{ETH, MAX_MESSAGE_SIZE},
     message::{EthMessage, EthMessageError},
+    snap::{chainless_response, SnapMessage},
     version::EthVersion,
 };
 use ethp2p_rlpx::PeerId;
@@ -107,8 +109,35 @@ impl Drop for CloseGuard {
     }
 }
 
-type Waiter = oneshot::Sender<Result<EthMessage, RequestError>>;
-type RemoteRequest = BoxFuture<'static, (u64, EthMessage, Option<EthMessage>)>;
+/// Who waits for the answer to one of our requests.
+#[derive(Debug)]
+enum Waiter {
+    Eth(oneshot::Sender<Result<EthMessage, RequestError>>),
+    Snap(oneshot::Sender<Result<SnapMessage, RequestError>>),
+}
+
+impl Waiter {
+    fn fail(self, e: RequestError) {
+        match self {
+            Waiter::Eth(tx) => {
+                let _ = tx.send(Err(e));
+            }
+            Waiter::Snap(tx) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    }
+}
+
+/// The owner's answer to a remote request (or the fallback it dropped to).
+enum Answer {
+    /// The answer, and the empty answer to send instead of a wrong one.
+    Eth(u64, EthMessage, Option<EthMessage>),
+    /// The answer, and the chain-less answer to send instead of a wrong one.
+    Snap(u64, SnapMessage, SnapMessage),
+}
+
+type RemoteRequest = BoxFuture<'static, Answer>;
 
 enum End {
     Disconnect {
@@ -145,7 +174,7 @@ enum Wake {
     Disconnect(DisconnectReason),
     Command(Option<SessionCommand>),
     Delivered(bool),
-    Answer(u64, EthMessage, Option<EthMessage>),
+    Answer(Answer),
     Incoming(Option<Result<ProtocolMessage, P2PError>>),
     Timer,
     WriteError(P2PError),
@@ -169,6 +198,8 @@ pub(crate) struct ActiveSession {
 struct State {
     s: ActiveSession,
     eth_index: usize,
+    /// Where snap sits, when it is shared (`None`: eth's path is all there is).
+    snap: Option<SnapSlot>,
     slot: Option<SessionMessage>,
     /// Whether reading is paused by back-pressure (counted once per pause).
     reading_paused: bool,
@@ -203,7 +234,12 @@ impl ActiveSession {
 
 impl State {
     fn new(s: ActiveSession) -> Self {
-        let eth_index = s.conn.shared_capabilities().index_of(ETH).unwrap_or(0);
+        // The Status exchange already required eth; the fallback is never used.
+        let layout = ConnectionLayout::from_shared(s.conn.shared_capabilities());
+        let eth_index = layout
+            .map(|l| l.eth_index())
+            .unwrap_or_else(|_| s.conn.shared_capabilities().index_of(ETH).unwrap_or(0));
+        let snap = layout.ok().and_then(|l| l.snap());
         let cfg = &s.config;
         let requests = RequestTracker::new(RequestTimeouts {
             initial: cfg.initial_request_timeout,
@@ -214,6 +250,7 @@ impl State {
         Self {
             s,
             eth_index,
+            snap,
             slot: None,
             reading_paused: false,
             read_first: true,
@@ -263,8 +300,8 @@ impl State {
             self.close_with(reason).await;
         }
         // Callers waiting on requests learn the session is gone.
-        for tx in self.requests.drain() {
-            let _ = tx.send(Err(RequestError::ConnectionClosed));
+        for w in self.requests.drain() {
+            w.fail(RequestError::ConnectionClosed);
         }
         // Nothing more is read or written: give the buffers back before
         // waiting for room.
@@ -412,8 +449,8 @@ impl State {
         if let Poll::Ready(cmd) = self.s.commands.poll_recv(cx) {
             return Some(Wake::Command(cmd));
         }
-        if let Poll::Ready(Some((id, resp, fallback))) = self.remote_requests.poll_next_unpin(cx) {
-            return Some(Wake::Answer(id, resp, fallback));
+        if let Poll::Ready(Some(answer)) = self.remote_requests.poll_next_unpin(cx) {
+            return Some(Wake::Answer(answer));
         }
         None
     }
@@ -453,7 +490,10 @@ impl State {
                 reason: DisconnectReason::ClientQuitting,
                 by_us: true,
             }),
-            Wake::Answer(id, resp, fallback) => self.on_answer(id, resp, fallback),
+            Wake::Answer(Answer::Eth(id, resp, fallback)) => self.on_answer(id, resp, fallback),
+            Wake::Answer(Answer::Snap(id, resp, fallback)) => {
+                self.on_snap_answer(id, resp, fallback)
+            }
             Wake::Incoming(None) => Some(End::error(ActiveSessionError::ConnectionClosed)),
             Wake::Incoming(Some(Err(P2PError::Disconnected(reason)))) => Some(End::Disconnect {
                 reason,
@@ -506,6 +546,39 @@ impl State {
         self.send_eth(&msg)
     }
 
+    /// The owner answered a remote snap request (or dropped its responder):
+    /// an answer of the wrong type or not valid in the negotiated version is
+    /// replaced by the chain-less answer.
+    fn on_snap_answer(&mut self, id: u64, resp: SnapMessage, fallback: SnapMessage) -> Option<End> {
+        let version = self.snap?.version;
+        let mut msg = if resp.id() != fallback.id() || resp.validate_for(version).is_err() {
+            debug!(
+                got = resp.id().name(),
+                want = fallback.id().name(),
+                "owner's snap answer is not valid for this request and version, sending the chain-less answer"
+            );
+            metrics::dropped_outgoing();
+            fallback
+        } else {
+            resp
+        };
+        msg.set_request_id(id);
+        self.send_snap(&msg)
+    }
+
+    fn send_snap(&mut self, msg: &SnapMessage) -> Option<End> {
+        let index = self.snap?.index;
+        let buf = &mut self.encode_buf;
+        buf.clear();
+        msg.encode(buf);
+        metrics::message("out", msg.id().name(), buf.len());
+        let sent = self.s.conn.send(index, msg.id().as_u8(), buf);
+        if buf.capacity() > ENCODE_BUF_KEEP {
+            *buf = Vec::new();
+        }
+        sent.err().map(End::error)
+    }
+
     fn send_eth(&mut self, msg: &EthMessage) -> Option<End> {
         let buf = &mut self.encode_buf;
         buf.clear();
@@ -547,10 +620,44 @@ impl State {
                     let _ = response.send(Err(RequestError::ChannelFull));
                     return None;
                 }
-                let expected = request.id().response();
-                let id = self.requests.start(Instant::now(), expected, response);
+                let expected = request.id().response().map(ResponseKind::Eth);
+                let id = self
+                    .requests
+                    .start(Instant::now(), expected, Waiter::Eth(response));
                 request.set_request_id(id);
                 self.send_eth(&request)
+            }
+            SessionCommand::SnapRequest {
+                mut request,
+                response,
+            } => {
+                let Some(version) = self.snap.map(|s| s.version) else {
+                    let _ = response.send(Err(RequestError::Unsupported(
+                        "snap is not shared with this peer".into(),
+                    )));
+                    return None;
+                };
+                if !request.is_request() {
+                    let _ = response.send(Err(RequestError::Unsupported(format!(
+                        "{} is not a request",
+                        request.id()
+                    ))));
+                    return None;
+                }
+                if let Err(e) = request.validate_for(version) {
+                    let _ = response.send(Err(RequestError::Unsupported(e.to_string())));
+                    return None;
+                }
+                if self.requests.len() >= self.s.config.max_inflight_requests {
+                    let _ = response.send(Err(RequestError::ChannelFull));
+                    return None;
+                }
+                let expected = request.id().response().map(ResponseKind::Snap);
+                let id = self
+                    .requests
+                    .start(Instant::now(), expected, Waiter::Snap(response));
+                request.set_request_id(id);
+                self.send_snap(&request)
             }
             SessionCommand::Protocol { name, id, payload } => {
                 let Some(index) = self.s.conn.shared_capabilities().index_of(&name) else {
@@ -572,9 +679,9 @@ impl State {
     fn on_timer(&mut self) -> Option<End> {
         let now = Instant::now();
         let expired = self.requests.handle_timeout(now);
-        for tx in expired.timed_out {
+        for w in expired.timed_out {
             metrics::request_timeout();
-            let _ = tx.send(Err(RequestError::Timeout));
+            w.fail(RequestError::Timeout);
         }
         if expired.breach {
             return Some(End::breach(
@@ -604,6 +711,9 @@ impl State {
 
     fn on_message(&mut self, msg: ProtocolMessage) -> Option<End> {
         if msg.protocol != self.eth_index {
+            if let Some(slot) = self.snap.filter(|s| s.index == msg.protocol) {
+                return self.on_snap(slot, msg);
+            }
             let name = self
                 .s
                 .conn
@@ -653,23 +763,22 @@ impl State {
             )),
             m if m.is_response() => {
                 let id = m.request_id().unwrap_or_default();
-                match self.requests.on_response(Instant::now(), id, m.id()) {
+                let outcome =
+                    self.requests
+                        .on_response(Instant::now(), id, ResponseKind::Eth(m.id()));
+                match outcome {
                     ResponseOutcome::Matched(waiter) => {
-                        let t = self.requests.current_timeout();
-                        self.s
-                            .timeout_ms
-                            .store(t.as_millis() as u64, Ordering::Relaxed);
+                        self.publish_timeout();
                         // A late response (caller already timed out) is consumed without penalty.
-                        if let Some(tx) = waiter {
-                            let _ = tx.send(Ok(m));
+                        match waiter {
+                            Some(Waiter::Eth(tx)) => {
+                                let _ = tx.send(Ok(m));
+                            }
+                            Some(w) => w.fail(RequestError::BadResponse),
+                            None => {}
                         }
                     }
-                    ResponseOutcome::WrongType(waiter) => {
-                        if let Some(tx) = waiter {
-                            let _ = tx.send(Err(RequestError::BadResponse));
-                        }
-                        self.emit(MessageKind::Bad);
-                    }
+                    ResponseOutcome::WrongType(waiter) => self.wrong_type(waiter),
                     ResponseOutcome::Unsolicited => self.emit(MessageKind::Bad),
                 }
                 None
@@ -681,11 +790,13 @@ impl State {
                 let fut = async move {
                     let fb = fallback.clone();
                     match rx.await {
-                        Ok(resp) => (id, resp, fb),
+                        Ok(resp) => Answer::Eth(id, resp, fb),
                         // Dropped responder: answer with the empty response, never silence.
                         Err(_) => match fallback {
-                            Some(f) => (id, f, None),
-                            None => (id, EthMessage::Transactions(Default::default()), None),
+                            Some(f) => Answer::Eth(id, f, None),
+                            None => {
+                                Answer::Eth(id, EthMessage::Transactions(Default::default()), None)
+                            }
                         },
                     }
                 }
@@ -702,5 +813,80 @@ impl State {
                 None
             }
         }
+    }
+}
+
+impl State {
+    /// Publishes the adaptive timeout to the handle after a matched answer.
+    fn publish_timeout(&self) {
+        let t = self.requests.current_timeout();
+        self.s
+            .timeout_ms
+            .store(t.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// A response of the wrong type for the request its id names: the caller
+    /// learns it was bad, the peer is reported.
+    fn wrong_type(&mut self, waiter: Option<Waiter>) {
+        if let Some(w) = waiter {
+            w.fail(RequestError::BadResponse);
+        }
+        self.emit(MessageKind::Bad);
+    }
+
+    /// A message on snap's slot: decoded with the bounded snap decoder of the
+    /// negotiated version; responses go through the request tracker like
+    /// eth's, requests to the owner with the chain-less answer as fallback.
+    fn on_snap(&mut self, slot: SnapSlot, msg: ProtocolMessage) -> Option<End> {
+        let size = msg.payload.len();
+        let m = match SnapMessage::decode_bytes(slot.version, msg.id, msg.payload.freeze()) {
+            Ok(m) => m,
+            // An id inside snap's range but not in this version, or a
+            // malformed or oversized message: a breach, like eth's.
+            Err(e) => {
+                debug!(%e, id = msg.id, "bad snap message");
+                return Some(End::breach(e, Notice::Bad));
+            }
+        };
+        metrics::message("in", m.id().name(), size);
+        trace!(msg = m.id().name(), size, "received");
+        let id = m.request_id();
+        if m.is_response() {
+            let outcome = self
+                .requests
+                .on_response(Instant::now(), id, ResponseKind::Snap(m.id()));
+            match outcome {
+                ResponseOutcome::Matched(waiter) => {
+                    self.publish_timeout();
+                    match waiter {
+                        Some(Waiter::Snap(tx)) => {
+                            let _ = tx.send(Ok(m));
+                        }
+                        Some(w) => w.fail(RequestError::BadResponse),
+                        None => {}
+                    }
+                }
+                ResponseOutcome::WrongType(waiter) => self.wrong_type(waiter),
+                ResponseOutcome::Unsolicited => self.emit(MessageKind::Bad),
+            }
+            return None;
+        }
+        // Every snap message is a request or a response.
+        let fallback = chainless_response(&m)?;
+        let (tx, rx) = oneshot::channel();
+        let fut = async move {
+            match rx.await {
+                Ok(resp) => Answer::Snap(id, resp, fallback),
+                // Dropped responder: the chain-less answer, never silence.
+                Err(_) => Answer::Snap(id, fallback.clone(), fallback),
+            }
+        }
+        .boxed();
+        self.remote_requests.push(fut);
+        self.emit(MessageKind::Valid(PeerMessage::SnapRequest {
+            request: m,
+            responder: SnapResponder { tx },
+        }));
+        None
     }
 }

@@ -1,6 +1,6 @@
 //! Errors of the session layer.
 
-use ethp2p_eth::{handshake::EthHandshakeError, message::EthMessageError};
+use ethp2p_eth::{handshake::EthHandshakeError, message::EthMessageError, snap::SnapMessageError};
 use ethp2p_rlpx::RlpxError;
 use ethp2p_wire::{DisconnectReason, P2PError, P2PHandshakeError};
 
@@ -87,6 +87,10 @@ pub enum ActiveSessionError {
     /// The remote sent an eth message that failed to decode or is not allowed.
     #[error("eth message: {0}")]
     Eth(#[from] EthMessageError),
+    /// The remote sent a snap message that failed to decode or is not in
+    /// the negotiated snap version.
+    #[error("snap message: {0}")]
+    Snap(#[from] SnapMessageError),
     /// The remote sent Status after the handshake.
     #[error("Status after the handshake")]
     UnexpectedStatus,

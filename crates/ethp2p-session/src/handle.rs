@@ -1,7 +1,12 @@
 //! Handles the manager keeps for its sessions, and what flows through them.
 
 use crate::error::RequestError;
-use ethp2p_eth::{message::EthMessage, status::Status, version::EthVersion};
+use ethp2p_eth::{
+    message::EthMessage,
+    snap::{SnapMessage, SnapVersion, SNAP},
+    status::Status,
+    version::EthVersion,
+};
 use ethp2p_rlpx::{NodeRecord, PeerId};
 use ethp2p_wire::{Capability, DisconnectReason};
 use std::{
@@ -71,6 +76,16 @@ pub struct PeerInfo {
     pub established_at: SystemTime,
 }
 
+impl PeerInfo {
+    /// The negotiated snap version, when snap is shared.
+    pub fn snap_version(&self) -> Option<SnapVersion> {
+        self.shared_capabilities
+            .iter()
+            .find(|c| c.name == SNAP)
+            .and_then(|c| SnapVersion::try_from(c.version).ok())
+    }
+}
+
 /// What the owner tells one session to do. Variants are boxed so that each
 /// session's command queue (allocated in blocks of slots) stays small.
 #[derive(Debug)]
@@ -84,6 +99,14 @@ pub(crate) enum SessionCommand {
         request: Box<EthMessage>,
         /// Where the answer goes.
         response: oneshot::Sender<Result<EthMessage, RequestError>>,
+    },
+    /// Send a snap request; like [`Request`](Self::Request), its id comes
+    /// from the session's one id space.
+    SnapRequest {
+        /// The request (its request id is replaced).
+        request: Box<SnapMessage>,
+        /// Where the answer goes.
+        response: oneshot::Sender<Result<SnapMessage, RequestError>>,
     },
     /// Send a message of an extra sub-protocol.
     Protocol {
@@ -110,6 +133,15 @@ pub enum PeerMessage {
         /// Sends the answer back to the peer.
         responder: EthResponder,
     },
+    /// A snap request (snap is shared): answer through the responder
+    /// (dropping it answers with what a node without state serves, see
+    /// [`chainless_response`](ethp2p_eth::snap::chainless_response)).
+    SnapRequest {
+        /// The request as received, decoded and bounded.
+        request: SnapMessage,
+        /// Sends the answer back to the peer.
+        responder: SnapResponder,
+    },
     /// A message of an extra sub-protocol.
     Protocol {
         /// Protocol name.
@@ -130,6 +162,21 @@ pub struct EthResponder {
 impl EthResponder {
     /// Sends `response`; its request id is set to the request's by the session.
     pub fn respond(self, response: EthMessage) {
+        let _ = self.tx.send(response);
+    }
+}
+
+/// Answers one snap request of a remote peer.
+#[derive(Debug)]
+pub struct SnapResponder {
+    pub(crate) tx: oneshot::Sender<SnapMessage>,
+}
+
+impl SnapResponder {
+    /// Sends `response`; its request id is set to the request's by the
+    /// session. A response of the wrong type, or not valid in the negotiated
+    /// version, is replaced by the chain-less answer.
+    pub fn respond(self, response: SnapMessage) {
         let _ = self.tx.send(response);
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod counter;
 pub mod error;
 pub mod handle;
+pub mod layout;
 mod manager;
 mod metrics;
 mod pending;
@@ -30,7 +31,10 @@ pub use counter::{SessionCounter, SessionCounts};
 pub use error::{
     ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError, SendError,
 };
-pub use handle::{ActiveSessionHandle, Direction, EthResponder, PeerInfo, PeerMessage, SessionId};
+pub use handle::{
+    ActiveSessionHandle, Direction, EthResponder, PeerInfo, PeerMessage, SessionId, SnapResponder,
+};
+pub use layout::{ConnectionLayout, Route, SnapSlot};
 pub use manager::{
     SessionEvent, SessionManager, SessionManagerParams, Spawner, MAX_CONCURRENT_GOODBYES,
 };

@@ -19,6 +19,7 @@ use ethp2p_eth::{
     forkid::{ForkFilter, ForkTransition, Head},
     handshake::eth_protocols,
     message::{EthMessage, EthMessageError},
+    snap::SnapMessage,
     status::Status,
     version::EthVersion,
 };
@@ -555,6 +556,32 @@ impl SessionManager {
         }) {
             metrics::dropped_outgoing();
             if let SessionCommand::Request { response, .. } = e.into_inner() {
+                let _ = response.send(Err(RequestError::ChannelFull));
+            }
+        }
+        rx
+    }
+
+    /// Sends a snap request to `peer` (its request id comes from the
+    /// session's one id space, shared with eth); the receiver yields the
+    /// response or why there is none (`Unsupported` when snap is not shared
+    /// with the peer, or the request is not in the negotiated version).
+    pub fn send_snap_request(
+        &self,
+        peer: &PeerId,
+        request: SnapMessage,
+    ) -> oneshot::Receiver<Result<SnapMessage, RequestError>> {
+        let (tx, rx) = oneshot::channel();
+        let Some(h) = self.active.get(peer) else {
+            let _ = tx.send(Err(RequestError::NotConnected));
+            return rx;
+        };
+        if let Err(e) = h.commands.try_send(SessionCommand::SnapRequest {
+            request: Box::new(request),
+            response: tx,
+        }) {
+            metrics::dropped_outgoing();
+            if let SessionCommand::SnapRequest { response, .. } = e.into_inner() {
                 let _ = response.send(Err(RequestError::ChannelFull));
             }
         }

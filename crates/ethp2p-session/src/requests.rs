@@ -8,7 +8,7 @@
 //! synthetic time.
 
 use crate::config::next_request_timeout;
-use ethp2p_eth::message::EthMessageId;
+use ethp2p_eth::{message::EthMessageId, snap::SnapMessageId};
 use std::{
     collections::{BTreeMap, BTreeSet},
     time::Duration,
@@ -26,9 +26,31 @@ pub(crate) struct RequestTimeouts {
     pub breach: Duration,
 }
 
+/// The response a request awaits: eth's and snap's requests share one
+/// tracker, so one id space and one set of timing rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResponseKind {
+    /// An eth response.
+    Eth(EthMessageId),
+    /// A snap response.
+    Snap(SnapMessageId),
+}
+
+impl From<EthMessageId> for ResponseKind {
+    fn from(id: EthMessageId) -> Self {
+        Self::Eth(id)
+    }
+}
+
+impl From<SnapMessageId> for ResponseKind {
+    fn from(id: SnapMessageId) -> Self {
+        Self::Snap(id)
+    }
+}
+
 #[derive(Debug)]
 struct Inflight<T> {
-    expected: Option<EthMessageId>,
+    expected: Option<ResponseKind>,
     /// Taken when the caller is told the request timed out.
     waiter: Option<T>,
     sent: Instant,
@@ -95,7 +117,7 @@ impl<T> RequestTracker<T> {
     }
 
     /// Tracks a new request sent at `now`; returns the id to put on it.
-    pub(crate) fn start(&mut self, now: Instant, expected: Option<EthMessageId>, waiter: T) -> u64 {
+    pub(crate) fn start(&mut self, now: Instant, expected: Option<ResponseKind>, waiter: T) -> u64 {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let deadline = now + self.current;
@@ -125,7 +147,7 @@ impl<T> RequestTracker<T> {
         &mut self,
         now: Instant,
         id: u64,
-        got: EthMessageId,
+        got: ResponseKind,
     ) -> ResponseOutcome<T> {
         let Some(req) = self.inflight.remove(&id) else {
             return ResponseOutcome::Unsolicited;
@@ -189,7 +211,7 @@ mod tests {
         min: Duration::from_secs(2),
         breach: Duration::from_secs(120),
     };
-    const HEADERS: EthMessageId = EthMessageId::BlockHeaders;
+    const HEADERS: ResponseKind = ResponseKind::Eth(EthMessageId::BlockHeaders);
 
     #[test]
     fn ids_increase_and_the_deadline_is_exact() {
@@ -239,7 +261,7 @@ mod tests {
             ResponseOutcome::Unsolicited
         ));
         assert!(matches!(
-            r.on_response(t0, a, EthMessageId::BlockBodies),
+            r.on_response(t0, a, EthMessageId::BlockBodies.into()),
             ResponseOutcome::WrongType(Some('a'))
         ));
         assert_eq!(r.len(), 0);
@@ -264,5 +286,36 @@ mod tests {
         assert_eq!(r.poll_timeout(), Some(now + RULES.min));
         let _ = r.on_response(now + Duration::from_secs(15), id, HEADERS);
         assert!(r.current_timeout() > RULES.min, "a slow answer raises it");
+    }
+
+    #[test]
+    fn snap_and_eth_share_one_id_space_and_match_by_kind() {
+        let t0 = Instant::now();
+        let mut r = RequestTracker::new(RULES);
+        let acc = ResponseKind::Snap(SnapMessageId::AccountRange);
+        let e = r.start(t0, Some(HEADERS), 'e');
+        let s = r.start(t0, Some(acc), 's');
+        assert_eq!((e, s), (0, 1), "one counter for both protocols");
+        // An eth response naming the snap request's id is the wrong type.
+        assert!(matches!(
+            r.on_response(t0, s, HEADERS),
+            ResponseOutcome::WrongType(Some('s'))
+        ));
+        // A snap response of the same numeric id as an eth request is too.
+        let bytecodes = ResponseKind::Snap(SnapMessageId::ByteCodes);
+        assert!(matches!(
+            r.on_response(t0, e, bytecodes),
+            ResponseOutcome::WrongType(Some('e'))
+        ));
+        let s2 = r.start(t0, Some(acc), 's');
+        assert_eq!(s2, 2);
+        assert!(matches!(
+            r.on_response(t0, s2, acc),
+            ResponseOutcome::Matched(Some('s'))
+        ));
+        assert!(matches!(
+            r.on_response(t0, s2, acc),
+            ResponseOutcome::Unsolicited
+        ));
     }
 }

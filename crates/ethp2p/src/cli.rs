@@ -131,6 +131,9 @@ pub(crate) struct NodeArgs {
     /// eth versions to advertise, comma-separated (66-72) [default: 69,68,67,66; add 70,71,72 to opt in].
     #[arg(long, value_name = "LIST", value_parser = parse_eth_versions)]
     pub eth_versions: Option<EthVersions>,
+    /// Advertise snap/1 and snap/2 beside eth and answer peers' snap requests with the empty answers of a node without state (unknown root: empty range; missing codes skipped; unavailable access lists as 0x80) [default: off].
+    #[arg(long)]
+    pub snap: bool,
     /// Seconds a public source address must wait before connecting again (geth's inbound throttle; loopback and LAN addresses are exempt; 0 disables) [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = parse_throttle)]
     pub inbound_throttle: Option<f64>,

@@ -84,6 +84,8 @@ pub(crate) struct NodeConfig {
     pub ping_interval: Duration,
     /// eth versions advertised.
     pub eth_versions: Vec<ethp2p_eth::version::EthVersion>,
+    /// Whether snap/1 and snap/2 are advertised (`--snap`).
+    pub snap: bool,
     /// Log format.
     pub log_format: LogFormat,
     /// `-v` count.
@@ -196,7 +198,7 @@ pub(crate) fn parse_file(text: &str) -> Result<NodeArgs, String> {
 fn is_switch(key: &str) -> bool {
     matches!(
         key.replace('_', "-").as_str(),
-        "no-bootnodes" | "no-discovery" | "no-rpc" | "rpc-allow-external" | "quiet"
+        "no-bootnodes" | "no-discovery" | "no-rpc" | "rpc-allow-external" | "quiet" | "snap"
     )
 }
 
@@ -242,6 +244,7 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         inbound_throttle: cli.inbound_throttle.or(file.inbound_throttle),
         ping_interval: cli.ping_interval.or(file.ping_interval),
         eth_versions: cli.eth_versions.or(file.eth_versions),
+        snap: cli.snap || file.snap,
         log_format: cli.log_format.or(file.log_format),
         // The command line's -v or -q replaces the file's choice.
         verbose: if cli.quiet {
@@ -421,6 +424,7 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             .eth_versions
             .map(|v| v.0)
             .unwrap_or_else(|| ethp2p_eth::version::EthVersion::DEFAULT_ADVERTISED.to_vec()),
+        snap: a.snap,
         log_format,
         verbose: a.verbose,
         quiet: a.quiet,
@@ -444,6 +448,21 @@ mod tests {
     fn id() -> String {
         let key = ethp2p_rlpx::generate_secret_key();
         hex::encode(ethp2p_rlpx::key::peer_id_from_secret_key(&key))
+    }
+
+    #[test]
+    fn snap_is_off_by_default_and_on_from_the_flag_or_the_file() {
+        assert!(!resolve(NodeArgs::default()).unwrap().snap);
+        let on = NodeArgs {
+            snap: true,
+            ..Default::default()
+        };
+        assert!(resolve(on).unwrap().snap);
+        let file = parse_file("snap = true\n").unwrap();
+        assert!(resolve(merge(NodeArgs::default(), file)).unwrap().snap);
+        // `snap = false` is a valid switch value, and leaves it off.
+        let file = parse_file("snap = false\n").unwrap();
+        assert!(!resolve(merge(NodeArgs::default(), file)).unwrap().snap);
     }
 
     #[test]

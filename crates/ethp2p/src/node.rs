@@ -146,6 +146,10 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let mut net_cfg = NetworkConfig::new(key, chain.clone());
     net_cfg.client_id = client.clone();
     net_cfg.eth_versions = cfg.eth_versions.clone();
+    if cfg.snap {
+        // snap/2 and snap/1: the highest one a peer shares runs.
+        net_cfg.snap_versions = ethp2p_eth::snap::SnapVersion::ALL.to_vec();
+    }
     net_cfg.inbound_throttle = cfg.inbound_throttle;
     net_cfg.sessions = SessionsConfig {
         session_event_buffer: (cfg.max_peers() as usize * 2).clamp(64, 2600),
@@ -218,6 +222,10 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     if let Some(d) = &disc {
         info.ports.discovery = d.udp_port;
         info.enr = d.enr.clone();
+    }
+    if cfg.snap {
+        // geth's snap node info is an empty object.
+        info.protocols.insert("snap".into(), json!({}));
     }
     let node_info = Arc::new(info);
 
@@ -647,6 +655,29 @@ impl Node {
                 }
                 debug!(peer = %ethp2p_rlpx::node_id(&peer_id), msg = m.id().name(), "message");
             }
+            PeerMessage::SnapRequest { request, responder } => {
+                self.count_in(&peer_id, request.length(), true);
+                self.emit_msg(
+                    "msgrecv",
+                    &peer_id,
+                    "snap",
+                    request.id().as_u8().into(),
+                    request.length(),
+                );
+                // We hold no state: the answers the spec requires of a node
+                // that lacks the root, the codes or the access lists.
+                if let Some(response) = ethp2p_eth::snap::chainless_response(&request) {
+                    debug!(peer = %ethp2p_rlpx::node_id(&peer_id), req = request.id().name(), "answering snap with the chain-less answer");
+                    self.emit_msg(
+                        "msgsend",
+                        &peer_id,
+                        "snap",
+                        response.id().as_u8().into(),
+                        response.length(),
+                    );
+                    responder.respond(response);
+                }
+            }
             PeerMessage::Protocol { name, id, payload } => {
                 self.count_in(&peer_id, payload.len(), false);
                 self.emit_msg("msgrecv", &peer_id, &name, id.into(), payload.len());
@@ -755,7 +786,13 @@ impl Node {
                         trusted: kind == PeerKind::Trusted,
                         is_static: kind == PeerKind::Static,
                     },
-                    protocols: BTreeMap::from([("eth".to_string(), eth)]),
+                    protocols: {
+                        let mut protocols = BTreeMap::from([("eth".to_string(), eth)]);
+                        if let Some(v) = p.snap_version() {
+                            protocols.insert("snap".into(), json!({ "version": v.as_u8() }));
+                        }
+                        protocols
+                    },
                 }
             })
             .collect();

@@ -845,3 +845,151 @@ async fn a_second_node_on_the_same_datadir_is_refused() {
         "{err}"
     );
 }
+
+/// `--snap` (and the config key `snap`): two nodes speak snap/2 to each
+/// other, `admin_peers` shows `protocols.snap.version` and `admin_nodeInfo`
+/// lists snap; a node without it lists none and its peers show no snap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snap_flag_advertises_snap_and_admin_peers_shows_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("snap.toml");
+    std::fs::write(&cfg, "snap = true\n").unwrap();
+    let a = start(&dir.path().join("a"), &["--snap"]).await;
+    let b = start(&dir.path().join("b"), &["--config", cfg.to_str().unwrap()]).await;
+    let c = start(&dir.path().join("c"), &[]).await;
+    for n in [&a, &b] {
+        assert_eq!(
+            n.node_info().await["protocols"]["snap"],
+            serde_json::json!({})
+        );
+    }
+    assert!(c.node_info().await["protocols"].get("snap").is_none());
+
+    assert_eq!(
+        a.call("admin_addPeer", rpc_params![b.enode.clone()]).await,
+        true
+    );
+    let on_a = wait_peer(&a, b.pubkey()).await;
+    let on_b = wait_peer(&b, a.pubkey()).await;
+    for p in [&on_a, &on_b] {
+        assert_eq!(p["protocols"]["snap"]["version"], 2, "{p}");
+        let caps: Vec<&str> = p["caps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect();
+        assert!(
+            caps.contains(&"snap/1") && caps.contains(&"snap/2"),
+            "{caps:?}"
+        );
+    }
+
+    // C has snap off: a session with A runs eth alone.
+    assert_eq!(
+        c.call("admin_addPeer", rpc_params![a.enode.clone()]).await,
+        true
+    );
+    let a_on_c = wait_peer(&c, a.pubkey()).await;
+    assert!(a_on_c["protocols"].get("snap").is_none(), "{a_on_c}");
+    let c_on_a = eventually("C on A", || async {
+        a.peers()
+            .await
+            .into_iter()
+            .find(|p| p["enode"].as_str().unwrap_or("").contains(c.pubkey()))
+    })
+    .await;
+    assert!(c_on_a["protocols"].get("snap").is_none(), "{c_on_a}");
+    assert!(!c_on_a["caps"].to_string().contains("snap"), "{c_on_a}");
+}
+
+/// An embedder (a `NetworkManager` with snap on) asks an `ethp2p node --snap`
+/// process: every snap request gets the answer of a node without state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snap_node_serves_the_chainless_answers_to_an_embedder() {
+    use ethp2p_eth::{
+        chain::ChainSpec,
+        message::RequestPair,
+        snap::{
+            GetAccountRange, GetBlockAccessLists, GetByteCodes, GetStorageRanges, SnapMessage,
+            SnapVersion,
+        },
+    };
+    use ethp2p_network::{peers::PeerKind, NetworkConfig, NetworkManager};
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(&dir.path().join("n"), &["--snap"]).await;
+    let mut cfg = NetworkConfig::new(ethp2p_rlpx::generate_secret_key(), ChainSpec::mainnet());
+    cfg.listen_addr = None;
+    cfg.snap_versions = SnapVersion::ALL.to_vec();
+    let mgr = NetworkManager::new(cfg).await.unwrap();
+    let net = mgr.handle();
+    tokio::spawn(mgr.run());
+    let record: ethp2p_rlpx::NodeRecord = node.enode.parse().unwrap();
+    net.add_peer(record, PeerKind::Static)
+        .await
+        .unwrap()
+        .unwrap();
+    eventually("the session with the node", || async {
+        (net.num_connected_peers() == 1).then_some(())
+    })
+    .await;
+    let root = [0x11u8; 32].into();
+    let range = net
+        .get_account_range(
+            record.id,
+            GetAccountRange {
+                root_hash: root,
+                limit_hash: [0xffu8; 32].into(),
+                response_bytes: 1 << 19,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(range.accounts.is_empty() && range.proof.is_empty());
+    let codes = net
+        .get_byte_codes(
+            record.id,
+            GetByteCodes {
+                hashes: vec![[1u8; 32].into(), [2u8; 32].into()],
+                bytes: 1 << 19,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(codes.codes.is_empty(), "missing codes are skipped");
+    let storage = SnapMessage::GetStorageRanges(RequestPair::new(
+        0,
+        GetStorageRanges {
+            root_hash: root,
+            account_hashes: vec![[3u8; 32].into()],
+            response_bytes: 1 << 19,
+            ..Default::default()
+        },
+    ));
+    match net.send_snap_request(record.id, storage).await.unwrap() {
+        Ok(SnapMessage::StorageRanges(p)) => assert!(p.message.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let bals = SnapMessage::GetBlockAccessLists(RequestPair::new(
+        0,
+        GetBlockAccessLists {
+            hashes: vec![[4u8; 32].into(), [5u8; 32].into(), [6u8; 32].into()],
+            bytes: 1 << 19,
+        },
+    ));
+    match net.send_snap_request(record.id, bals).await.unwrap() {
+        Ok(SnapMessage::BlockAccessLists(p)) => {
+            assert_eq!(
+                &p.message.bals.as_bytes()[..],
+                &[0xc3, 0x80, 0x80, 0x80][..]
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // The node lists the embedder with the snap version they share.
+    let peers = node.peers().await;
+    assert_eq!(peers[0]["protocols"]["snap"]["version"], 2);
+}

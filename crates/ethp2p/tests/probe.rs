@@ -428,3 +428,41 @@ async fn output_formats_and_selection() {
         assert_eq!(out.status.code(), Some(2), "{pattern}");
     }
 }
+
+/// With `--snap` the node negotiates snap/2 with the probe (which offers
+/// snap/1 and snap/2) and passes every check, the snap ones included; only
+/// the snap/1 check (trie nodes) is skipped.
+#[tokio::test]
+async fn every_check_passes_against_the_ethp2p_node_with_snap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "node",
+            "--no-bootnodes",
+            "--port",
+            "0",
+            "--no-rpc",
+            "--snap",
+        ])
+        .args(["--addr", "127.0.0.1", "--datadir"])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ethp2p node");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let enode = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("enode line in time")
+        .unwrap()
+        .expect("enode line");
+    let run = probe(&enode, &[]).await;
+    assert_all_pass_except(&run, &["Snap/TrieNodesUnknownRoot"]);
+    for c in SNAP_CHECKS {
+        assert!(run.checks.contains_key(c), "{c} did not run");
+    }
+    let _ = child.kill().await;
+}
