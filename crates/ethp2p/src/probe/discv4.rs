@@ -55,6 +55,8 @@ pub(crate) const CHECKS: &[&str] = &[
     "Discv4/Amplification/WrongIP",
 ];
 
+/// Default of `--discv4-wait`: geth's tester reads for 300 ms.
+pub(super) const DEFAULT_WAIT: f64 = 0.3;
 /// Lifetime of the packets the probe sends (geth's tester: 20 s).
 const EXPIRATION: u64 = 20;
 /// The packet type geth's WrongPacketType sends.

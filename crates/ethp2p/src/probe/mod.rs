@@ -38,6 +38,17 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
     } else {
         Format::Text
     };
+    if !args.discv4 {
+        for (flag, given) in [
+            ("--udp-port", args.udp_port.is_some()),
+            ("--discv4-wait", args.discv4_wait.is_some()),
+        ] {
+            if given {
+                eprintln!("error: {flag} applies to the discv4 checks: add --discv4");
+                return ExitCode::from(2);
+            }
+        }
+    }
     // `--discv4` adds the discv4 checks after the others.
     let discv4_checks: &[&'static str] = if args.discv4 { discv4::CHECKS } else { &[] };
     let selected: Vec<&'static str> = CHECKS
@@ -54,7 +65,7 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
     let discv4_opts = discv4::Opts::new(
         &args.enode,
         args.udp_port,
-        Duration::from_secs_f64(args.discv4_wait),
+        Duration::from_secs_f64(args.discv4_wait.unwrap_or(discv4::DEFAULT_WAIT)),
     );
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut ctx = Ctx {
