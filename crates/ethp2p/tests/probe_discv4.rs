@@ -522,3 +522,160 @@ async fn no_enr_support_fails() {
 async fn a_wrong_enr_response_hash_fails() {
     assert_fault_caught(Fault::WrongEnrHash, &["Discv4/ENRRequest"]).await;
 }
+
+// ----- the independent JS peer ------------------------------------------------------------------
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether Node.js and the pinned npm packages are there (installing them
+/// with `npm ci` when missing). Without `node` or `npm` on the PATH: why not.
+fn node_modules() -> Result<(), String> {
+    for tool in ["node", "npm"] {
+        let ok = std::process::Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!("`{tool}` is not on the PATH"));
+        }
+    }
+    let interop = repo_root().join("interop");
+    if interop
+        .join("node_modules/@ethereumjs/devp2p/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    let out = std::process::Command::new("npm")
+        .arg("ci")
+        .arg("--prefix")
+        .arg(&interop)
+        .args(["--no-audit", "--no-fund"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run npm");
+    // Node is there but the install failed: that is a real failure.
+    assert!(
+        out.status.success(),
+        "npm ci failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Starts `node interop/<script> <args>` and returns it with its `ready` event.
+async fn spawn_js(script: &str, args: &[&str]) -> (tokio::process::Child, Value) {
+    let mut child = Command::new("node")
+        .arg(repo_root().join("interop").join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start node {script}: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(WAIT, async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("ready event");
+            let v: Value = serde_json::from_str(&line).unwrap_or_default();
+            if v["event"] == "ready" {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("ready in time");
+    // Keep draining its events so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, ready)
+}
+
+/// The expected-results table of `docs/probe.md`: check → result.
+fn documented_ethereumjs_results() -> BTreeMap<String, String> {
+    let doc = std::fs::read_to_string(repo_root().join("docs/probe.md")).expect("docs/probe.md");
+    let start = doc
+        .find("<!-- ethereumjs-results:start -->")
+        .expect("start marker");
+    let end = doc
+        .find("<!-- ethereumjs-results:end -->")
+        .expect("end marker");
+    doc[start..end]
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            // | `check` | RESULT | why |
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_string(), cells.get(2)?.to_string()))
+        })
+        .collect()
+}
+
+/// The full probe (with `--discv4`) against @ethereumjs/devp2p: `peer.mjs`
+/// (RLPx/eth) and `dpt.mjs` (discv4) run with one key, so one enode names
+/// both. Every result must be the one documented in `docs/probe.md`.
+#[tokio::test]
+async fn the_ethereumjs_peer_gets_its_documented_results() {
+    if let Err(why) = node_modules() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let key = hex::encode([0x5a; 32]);
+    let genesis = "0xd4e56740f876aef8c010b86a40d5f56745a118d0906a34e69aec8c0db1cb8fa3";
+    let (_peer, peer_ready) = spawn_js(
+        "peer.mjs",
+        &[
+            "--mode",
+            "listen",
+            "--network-id",
+            "1",
+            "--genesis",
+            genesis,
+            "--port",
+            "0",
+            "--key",
+            &key,
+        ],
+    )
+    .await;
+    let (_dpt, dpt_ready) = spawn_js("dpt.mjs", &["--key", &key]).await;
+    assert_eq!(peer_ready["id"], dpt_ready["id"], "one key for both");
+    let enode = format!(
+        "enode://{}@127.0.0.1:{}?discport={}",
+        dpt_ready["id"].as_str().unwrap(),
+        peer_ready["port"],
+        dpt_ready["port"]
+    );
+    let run = probe(&enode, &["--discv4", "--timeout", "1"]).await;
+    let documented = documented_ethereumjs_results();
+    let mut differences = Vec::new();
+    for (name, (result, why)) in &run.checks {
+        match documented.get(name) {
+            Some(want) if want == result => {}
+            Some(want) => {
+                differences.push(format!("{name}: documented {want}, got {result} ({why})"))
+            }
+            None => differences.push(format!("{name}: not in the table, got {result} ({why})")),
+        }
+    }
+    for name in documented.keys() {
+        if !run.checks.contains_key(name) {
+            differences.push(format!("{name}: in the table, did not run"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "the ethereumjs results differ from docs/probe.md:\n{}\n\n{}",
+        differences.join("\n"),
+        run.stdout
+    );
+    assert!(
+        !run.success,
+        "the peer fails documented checks: exit code 1"
+    );
+    assert!(run.elapsed_ms < 30_000.0, "took {} ms", run.elapsed_ms);
+}
