@@ -59,6 +59,8 @@ pub(crate) const CHECKS: &[&str] = &[
 pub(super) const DEFAULT_WAIT: f64 = 0.3;
 /// Lifetime of the packets the probe sends (geth's tester: 20 s).
 const EXPIRATION: u64 = 20;
+/// Most received packets described in one check's record.
+const MAX_NOTES: usize = 32;
 /// The packet type geth's WrongPacketType sends.
 const WRONG_PACKET_TYPE: u8 = 66;
 /// The documentation address (RFC 5737) geth puts into wrong endpoints.
@@ -108,12 +110,39 @@ pub(super) async fn run(name: &str, ctx: &mut Ctx, opts: &Opts, r: &mut Record) 
     };
     r.sent = t.sent.join("; ");
     r.expected = t.expected;
-    r.got = if t.got.is_empty() {
-        "nothing".into()
-    } else {
-        t.got.join("; ")
-    };
+    r.got = t.got.to_string();
     outcome
+}
+
+/// What came back: at most [`MAX_NOTES`] entries, a flood beyond that only
+/// counted.
+#[derive(Default)]
+struct Notes {
+    items: Vec<String>,
+    more: usize,
+}
+
+impl Notes {
+    fn push(&mut self, what: String) {
+        if self.items.len() < MAX_NOTES {
+            self.items.push(what);
+        } else {
+            self.more += 1;
+        }
+    }
+}
+
+impl std::fmt::Display for Notes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.items.is_empty() {
+            return f.write_str("nothing");
+        }
+        f.write_str(&self.items.join("; "))?;
+        if self.more > 0 {
+            write!(f, "; … {} more", self.more)?;
+        }
+        Ok(())
+    }
 }
 
 /// One check's tester: its key, its socket(s) and what it saw.
@@ -126,7 +155,8 @@ struct Tester {
     wait: Duration,
     sent: Vec<String>,
     expected: String,
-    got: Vec<String>,
+    /// What came back.
+    got: Notes,
     /// The enr-seq the node announced in its last Pong.
     pong_seq: Option<u64>,
 }
@@ -212,7 +242,7 @@ impl Tester {
             wait: opts.wait,
             sent: Vec::new(),
             expected: String::new(),
-            got: Vec::new(),
+            got: Notes::default(),
             pong_seq: None,
         })
     }
@@ -882,6 +912,17 @@ mod tests {
         assert_eq!(CHECKS.len(), 15);
         let set: HashSet<_> = CHECKS.iter().chain(super::super::CHECKS).collect();
         assert_eq!(set.len(), CHECKS.len() + super::super::CHECKS.len());
+    }
+
+    #[test]
+    fn notes_are_bounded() {
+        let mut n = Notes::default();
+        assert_eq!(n.to_string(), "nothing");
+        for i in 0..MAX_NOTES + 3 {
+            n.push(i.to_string());
+        }
+        assert_eq!(n.items.len(), MAX_NOTES);
+        assert!(n.to_string().ends_with("; 31; … 3 more"), "{n}");
     }
 
     #[test]
