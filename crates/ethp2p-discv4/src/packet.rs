@@ -258,6 +258,26 @@ pub fn encode(key: &SecretKey, message: &Message) -> Result<EncodedPacket, Packe
     out.put_bytes(0, 32 + 65);
     out.put_u8(message.packet_type());
     encode_data(message, &mut out);
+    seal(key, out)
+}
+
+/// Signs `packet_type ‖ data` exactly as given, with no check that `data`
+/// is what the type requires: for conformance tools that craft packets a
+/// correct node must drop or tolerate (an unknown type, extra list elements).
+pub fn encode_raw(
+    key: &SecretKey,
+    packet_type: u8,
+    data: &[u8],
+) -> Result<EncodedPacket, PacketError> {
+    let mut out = BytesMut::with_capacity(HEADER_SIZE + data.len());
+    out.put_bytes(0, 32 + 65);
+    out.put_u8(packet_type);
+    out.extend_from_slice(data);
+    seal(key, out)
+}
+
+/// Fills in the signature and hash of `out` (header space, type, data).
+fn seal(key: &SecretKey, mut out: BytesMut) -> Result<EncodedPacket, PacketError> {
     if out.len() > MAX_PACKET_SIZE {
         return Err(PacketError::TooLarge(out.len()));
     }

@@ -241,6 +241,15 @@ pub(crate) struct ProbeArgs {
     /// Seed of the random values (keys, hashes, names) to replay a run [default: random, printed].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also run the 15 discv4 checks of geth's `devp2p discv4 test` (bonding, expiry, amplification, ENRRequest) against the node's UDP port.
+    #[arg(long)]
+    pub discv4: bool,
+    /// UDP port of the node's discv4, with --discv4 [default: the enode's discport, else its TCP port].
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub udp_port: Option<u16>,
+    /// Seconds a discv4 check listens for a reply that must not come, with --discv4 (geth's tester: 0.3) [default: 0.3].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub discv4_wait: Option<f64>,
 }
 
 fn parse_regex(s: &str) -> Result<regex_automata::meta::Regex, String> {

@@ -171,6 +171,38 @@ fn unknown_packet_type_is_reported_as_such() {
 }
 
 #[test]
+fn encode_raw_signs_the_bytes_as_given() {
+    // Identical to the hand-signed packet (RFC 6979 signatures are deterministic).
+    let data = [0xc3, 0x04, 0x05, 0x06];
+    let raw = encode_raw(&signer(), 0x42, &data).unwrap();
+    assert_eq!(raw.bytes.as_ref(), sign_raw(0x42, &data).as_slice());
+    assert_eq!(raw.hash.as_slice(), &raw.bytes[..32]);
+    assert_eq!(decode(&raw.bytes), Err(PacketError::UnknownType(0x42)));
+    // A Ping with two extra list elements decodes as a Ping (EIP-8).
+    let ping = encode(&signer(), &all_messages()[0]).unwrap();
+    let Message::Ping(want) = decode(&ping.bytes).unwrap().message else {
+        panic!("not a ping");
+    };
+    let mut rest = &ping.bytes[98..];
+    let outer = Header::decode(&mut rest).unwrap();
+    let mut body = rest[..outer.payload_length].to_vec();
+    body.extend_from_slice(&[0x2a, 0x82, 0x09, 0x08]);
+    let mut data = Vec::new();
+    Header {
+        list: true,
+        payload_length: body.len(),
+    }
+    .encode(&mut data);
+    data.extend_from_slice(&body);
+    let junk = encode_raw(&signer(), 0x01, &data).unwrap();
+    assert_eq!(decode(&junk.bytes).unwrap().message, Message::Ping(want));
+    assert_eq!(
+        encode_raw(&signer(), 0x01, &[0u8; 1200]),
+        Err(PacketError::TooLarge(1298))
+    );
+}
+
+#[test]
 fn size_limits() {
     assert_eq!(decode(&[0u8; 97]), Err(PacketError::TooShort(97)));
     assert_eq!(decode(&[0u8; 1281]), Err(PacketError::TooLarge(1281)));

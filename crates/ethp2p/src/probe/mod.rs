@@ -13,6 +13,7 @@
 
 mod checks;
 mod conn;
+mod discv4;
 mod report;
 
 pub(crate) use checks::CHECKS;
@@ -37,18 +38,35 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
     } else {
         Format::Text
     };
+    if !args.discv4 {
+        for (flag, given) in [
+            ("--udp-port", args.udp_port.is_some()),
+            ("--discv4-wait", args.discv4_wait.is_some()),
+        ] {
+            if given {
+                eprintln!("error: {flag} applies to the discv4 checks: add --discv4");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // `--discv4` adds the discv4 checks after the others.
+    let discv4_checks: &[&'static str] = if args.discv4 { discv4::CHECKS } else { &[] };
     let selected: Vec<&'static str> = CHECKS
         .iter()
+        .chain(discv4_checks)
         .copied()
         .filter(|name| args.run.as_ref().is_none_or(|re| re.is_match(name)))
         .collect();
     if selected.is_empty() {
-        eprintln!(
-            "error: --run matches no check (checks: {})",
-            CHECKS.join(", ")
-        );
+        let all: Vec<&str> = CHECKS.iter().chain(discv4_checks).copied().collect();
+        eprintln!("error: --run matches no check (checks: {})", all.join(", "));
         return ExitCode::from(2);
     }
+    let discv4_opts = discv4::Opts::new(
+        &args.enode,
+        args.udp_port,
+        Duration::from_secs_f64(args.discv4_wait.unwrap_or(discv4::DEFAULT_WAIT)),
+    );
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut ctx = Ctx {
         target: args.enode,
@@ -62,7 +80,11 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
         for (i, name) in selected.iter().enumerate() {
             let t = Instant::now();
             let mut record = Record::default();
-            let (verdict, why) = checks::run(name, &mut ctx, &mut record).await;
+            let (verdict, why) = if discv4_checks.contains(name) {
+                discv4::run(name, &mut ctx, &discv4_opts, &mut record).await
+            } else {
+                checks::run(name, &mut ctx, &mut record).await
+            };
             if verdict == Verdict::Fail {
                 failed += 1;
             }
