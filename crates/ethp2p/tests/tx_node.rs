@@ -1,6 +1,7 @@
-//! Process tests of the node's transaction gossip flags: `ethp2p node` runs
-//! with the flag, in-test peers (network managers on loopback) talk eth to
-//! it, and each test checks what the flag changes on the wire.
+//! Process tests of the node's transaction gossip: its flags, its
+//! transaction subscriptions. `ethp2p node` runs with the flag, in-test peers
+//! (network managers on loopback) talk eth to it, and each test checks what
+//! the flag changes on the wire or what the subscription delivers.
 //!
 //! Most checks are answers, not silences: a peer broadcasts a transaction
 //! and then asks for it with `GetPooledTransactions` on the same link; the
@@ -21,9 +22,14 @@ use ethp2p_eth::{
 use ethp2p_network::{IncomingMessage, NetworkConfig, NetworkEvent, NetworkHandle, NetworkManager};
 use ethp2p_rlpx::{NodeRecord, PeerId};
 use ethp2p_session::{EthResponder, PeerMessage};
-use jsonrpsee_core::{client::ClientT, rpc_params};
+use jsonrpsee_core::{
+    client::{ClientT, Subscription, SubscriptionClientT},
+    rpc_params,
+};
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
 use secp256k1::{Message, SecretKey, SECP256K1};
+use serde_json::Value;
 use std::{net::SocketAddr, path::Path, process::Stdio, time::Duration};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -80,6 +86,7 @@ fn item(raw: &[u8]) -> Vec<u8> {
 struct Node {
     _child: Child,
     rpc: HttpClient,
+    rpc_addr: String,
 }
 
 impl Node {
@@ -126,7 +133,29 @@ impl Node {
         let rpc = HttpClientBuilder::default()
             .build(format!("http://{addr}"))
             .unwrap();
-        Self { _child: child, rpc }
+        Self {
+            _child: child,
+            rpc,
+            rpc_addr: addr.to_string(),
+        }
+    }
+
+    /// A subscription over WebSocket (the client must outlive it).
+    async fn subscribe(
+        &self,
+        method: &str,
+        params: jsonrpsee_core::params::ArrayParams,
+        unsubscribe: &str,
+    ) -> (WsClient, Subscription<Value>) {
+        let ws = WsClientBuilder::default()
+            .build(format!("ws://{}", self.rpc_addr))
+            .await
+            .expect("websocket");
+        let sub = ws
+            .subscribe(method, params, unsubscribe)
+            .await
+            .expect("subscription");
+        (ws, sub)
     }
 
     /// `eth_sendRawTransaction`: the hash, or the error message.
@@ -503,4 +532,73 @@ async fn bad_tx_gossip_flags_fail_with_one_line_naming_the_flag() {
     ] {
         assert!(help.contains(needle), "{needle} missing from --help");
     }
+}
+
+/// The next notification of `sub`, within [`WAIT`].
+async fn next(sub: &mut Subscription<Value>) -> Value {
+    tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("a notification in time")
+        .expect("subscription open")
+        .expect("valid JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_transaction_subscriptions_show_hashes_full_objects_and_records() {
+    // EIP-155's worked example, whose fields and sender the EIP states.
+    let raw = hex::decode("f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83").unwrap();
+    let hash = keccak256(&raw);
+    let dir = tempfile::tempdir().unwrap();
+    let (node, peer, id) = node_and_peer(dir.path(), &[], false).await;
+    let (_w1, mut hashes) = node
+        .subscribe(
+            "eth_subscribe",
+            rpc_params!["newPendingTransactions"],
+            "eth_unsubscribe",
+        )
+        .await;
+    let (_w2, mut full) = node
+        .subscribe(
+            "eth_subscribe",
+            rpc_params!["newPendingTransactions", true],
+            "eth_unsubscribe",
+        )
+        .await;
+    let (_w3, mut records) = node
+        .subscribe(
+            "ethp2p_subscribe",
+            rpc_params!["transactions"],
+            "ethp2p_unsubscribe",
+        )
+        .await;
+    // A legacy transaction is its own list item.
+    peer.send(
+        id,
+        EthMessage::Transactions(RawList::from_encoded_items([&raw]).unwrap()),
+    )
+    .await;
+    assert_eq!(next(&mut hashes).await, Value::String(hash.to_string()));
+    let tx = next(&mut full).await;
+    for (k, v) in [
+        ("hash", hash.to_string()),
+        ("from", "0x9d8a62f656a8d1615c1294fd71e9cfb3e4855a4f".into()),
+        ("to", "0x3535353535353535353535353535353535353535".into()),
+        ("nonce", "0x9".into()),
+        ("gas", "0x5208".into()),
+        ("gasPrice", "0x4a817c800".into()),
+        ("value", "0xde0b6b3a7640000".into()),
+        ("input", "0x".into()),
+        ("type", "0x0".into()),
+        ("chainId", "0x1".into()),
+        ("v", "0x25".into()),
+    ] {
+        assert_eq!(tx[k], v, "{k} in {tx}");
+    }
+    for k in ["blockHash", "blockNumber", "transactionIndex"] {
+        assert_eq!(tx[k], Value::Null, "{k} in {tx}");
+    }
+    let rec = next(&mut records).await;
+    assert_eq!(rec["hash"], hash.to_string());
+    assert_eq!(rec["via"], "broadcast");
+    assert_eq!(rec["client"], "tx-flags-peer-65/v1");
 }
