@@ -602,3 +602,146 @@ async fn pending_transaction_subscriptions_show_hashes_full_objects_and_records(
     assert_eq!(rec["via"], "broadcast");
     assert_eq!(rec["client"], "tx-flags-peer-65/v1");
 }
+
+// ----- interop with the @ethereumjs/devp2p peer (interop/peer.mjs) -----
+
+/// The JS peer dialing `node` on mainnet at genesis (as the node is), and
+/// the node's view of it once its Status has arrived.
+async fn js_peer_dialing(enode: &str) -> ethp2p_testing::jspeer::JsPeer {
+    let chain = ChainSpec::mainnet();
+    let fork = chain.fork_filter(chain.genesis_head()).current();
+    let mut js = ethp2p_testing::jspeer::JsPeer::spawn(
+        [
+            "--mode",
+            "dial",
+            "--remote",
+            enode,
+            "--network-id",
+            "1",
+            "--genesis",
+            &chain.genesis_hash.to_string(),
+            "--fork-hash",
+            &fork.hash.to_string(),
+            "--fork-next",
+            &fork.next.to_string(),
+            "--client-id",
+            "ethereumjs-interop/tx",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    js.expect("status", |_| true).await;
+    js
+}
+
+/// A node that the JS peer can dial: its enode from the first stdout line.
+async fn node_with_enode(dir: &Path) -> (Node, String) {
+    // The enode line is read by Node::start; ask admin_nodeInfo instead.
+    let node = Node::start(dir, &[]).await;
+    let info: Value = node
+        .rpc
+        .request("admin_nodeInfo", rpc_params![])
+        .await
+        .unwrap();
+    let enode = info["enode"].as_str().unwrap().to_string();
+    (node, enode)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereumjs_peer_announces_and_serves_and_the_node_streams_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, enode) = node_with_enode(dir.path()).await;
+    let (_ws, mut records) = node
+        .subscribe(
+            "ethp2p_subscribe",
+            rpc_params!["transactions"],
+            "ethp2p_unsubscribe",
+        )
+        .await;
+    let mut js = js_peer_dialing(&enode).await;
+    js.expect("peer", |_| true).await;
+    let js_id = format!(
+        "0x{}",
+        js.expect("ready", |_| true).await["id"].as_str().unwrap()
+    );
+    // Its pool: a signed EIP-1559 transaction and EIP-155's legacy example;
+    // the hashes it computes are alloy's.
+    let typed = signed_tx(0x71, 4);
+    let legacy = hex::decode("f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83").unwrap();
+    let want = [
+        keccak256(&typed).to_string(),
+        keccak256(&legacy).to_string(),
+    ];
+    js.cmd(serde_json::json!({"cmd": "addTxs", "txs": [
+        format!("0x{}", hex::encode(&typed)),
+        format!("0x{}", hex::encode(&legacy)),
+    ]}))
+    .await;
+    let pooled = js.expect("pooled", |_| true).await;
+    assert_eq!(pooled["hashes"], serde_json::json!(want));
+    js.cmd(serde_json::json!({"cmd": "announceTxs"})).await;
+    // The node asks for both (one request after geth's 500 ms wait) and
+    // the JS peer serves them.
+    let asked = js
+        .expect("message", |m| m["name"] == "GetPooledTransactions")
+        .await;
+    assert_eq!(asked["decoded"], serde_json::json!(want), "{asked}");
+    let served = js.expect("served", |_| true).await;
+    assert_eq!(served["hashes"], serde_json::json!(want));
+    // The node's stream: both, fetched after the announcement, first
+    // announced by the JS peer.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = next(&mut records).await;
+        assert_eq!(r["via"], "announcement", "{r}");
+        assert_eq!(r["peer"], js_id, "{r}");
+        assert_eq!(r["client"], "ethereumjs-interop/tx", "{r}");
+        assert_eq!(r["announcers"], 1, "{r}");
+        seen.push((r["hash"].as_str().unwrap().to_string(), r.clone()));
+    }
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![
+        (want[0].clone(), 2u64, typed.clone()),
+        (want[1].clone(), 0u64, legacy.clone()),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    for ((hash, r), (h, ty, raw)) in seen.iter().zip(&expected) {
+        assert_eq!(hash, h);
+        assert_eq!(r["type"], *ty, "{r}");
+        assert_eq!(r["size"], raw.len(), "{r}");
+        assert_eq!(r["raw"], format!("0x{}", hex::encode(raw)), "{r}");
+    }
+    assert!(js.errors().is_empty(), "{:?}", js.errors());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_raw_transaction_over_http_reaches_the_ethereumjs_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, enode) = node_with_enode(dir.path()).await;
+    let mut js = js_peer_dialing(&enode).await;
+    js.expect("peer", |_| true).await;
+    // The node lists it before it may propagate to it.
+    for _ in 0..300 {
+        let n: String = node
+            .rpc
+            .request("net_peerCount", rpc_params![])
+            .await
+            .unwrap();
+        if n == "0x1" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let raw = signed_tx(0x72, 0);
+    let hash = keccak256(&raw);
+    assert_eq!(node.send_raw(&raw).await, Ok(hash));
+    // One peer: ⌈√1⌉ = 1 gets the body, in a Transactions message whose
+    // item the JS peer hashes to the same value.
+    let msg = js.expect("message", |m| m["name"] == "Transactions").await;
+    assert_eq!(
+        msg["txs"],
+        serde_json::json!([{"hash": hash.to_string(), "raw": format!("0x{}", hex::encode(&raw))}]),
+        "{msg}"
+    );
+    assert!(js.errors().is_empty(), "{:?}", js.errors());
+}
