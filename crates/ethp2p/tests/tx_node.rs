@@ -120,11 +120,13 @@ impl Node {
             .expect("spawn ethp2p node");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let rpc = tokio::time::timeout(WAIT, async {
-            let _enode = lines.next_line().await.unwrap().expect("enode line");
-            lines.next_line().await.unwrap().expect("rpc line")
+            let _enode = lines.next_line().await.ok().flatten()?;
+            lines.next_line().await.ok().flatten()
         })
         .await
-        .unwrap_or_else(|_| panic!("no start-up lines: {}", read(&log)));
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no start-up lines: {}", read(&log)));
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let addr = rpc
             .strip_prefix("rpc: http://")
