@@ -142,6 +142,9 @@ pub(crate) struct NodeArgs {
     /// Which peers get the transactions we propagate (eth_sendRawTransaction and relayed ones): all, trusted (--trusted-peer) or none [default: all].
     #[arg(long, value_name = "all|trusted|none", value_parser = parse_tx_policy)]
     pub tx_propagation_policy: Option<TxPolicy>,
+    /// Do not relay transactions received from peers (a listener that only watches); eth_sendRawTransaction still propagates.
+    #[arg(long)]
+    pub disable_tx_relay: bool,
     /// Listener mode: ignore each new peer's transaction announcements and broadcasts during its first SECONDS (the pool dump peers send right after connecting); 0 takes everything [default: 0].
     #[arg(long, value_name = "SECONDS", value_parser = parse_throttle)]
     pub tx_skip_initial: Option<f64>,

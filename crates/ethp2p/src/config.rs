@@ -206,6 +206,7 @@ fn is_switch(key: &str) -> bool {
             | "rpc-allow-external"
             | "quiet"
             | "disable-tx-gossip"
+            | "disable-tx-relay"
     )
 }
 
@@ -253,6 +254,7 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         eth_versions: cli.eth_versions.or(file.eth_versions),
         log_format: cli.log_format.or(file.log_format),
         disable_tx_gossip: cli.disable_tx_gossip || file.disable_tx_gossip,
+        disable_tx_relay: cli.disable_tx_relay || file.disable_tx_relay,
         tx_ingress_policy: cli.tx_ingress_policy.or(file.tx_ingress_policy),
         tx_propagation_policy: cli.tx_propagation_policy.or(file.tx_propagation_policy),
         tx_skip_initial: cli.tx_skip_initial.or(file.tx_skip_initial),
@@ -451,6 +453,7 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
 fn tx_config(a: &NodeArgs) -> TransactionsConfig {
     let mut tx = TransactionsConfig {
         gossip: !a.disable_tx_gossip,
+        relay: !a.disable_tx_relay,
         ..TransactionsConfig::default()
     };
     if let Some(p) = a.tx_ingress_policy {
@@ -585,9 +588,11 @@ mod tests {
         assert_eq!(c.tx.fetcher.max_announced_per_peer, 4096);
         assert_eq!(c.tx.fetcher.max_tracked, 262_144);
         assert_eq!(c.tx.known_per_peer, 32_768);
-        let text = "disable-tx-gossip = true\ntx-ingress-policy = \"trusted\"\ntx-propagation-policy = \"none\"\ntx-skip-initial = 2.5\nmax-tx-announces = 10\nmax-tx-pending-fetch = 20\nmax-seen-tx-history = 30\n";
+        assert!(c.tx.relay);
+        let text = "disable-tx-gossip = true\ndisable-tx-relay = true\ntx-ingress-policy = \"trusted\"\ntx-propagation-policy = \"none\"\ntx-skip-initial = 2.5\nmax-tx-announces = 10\nmax-tx-pending-fetch = 20\nmax-seen-tx-history = 30\n";
         let c = resolve(merge(NodeArgs::default(), parse_file(text).unwrap())).unwrap();
         assert!(!c.tx.gossip);
+        assert!(!c.tx.relay);
         assert_eq!(c.tx.accept_from, PeerFilter::Trusted);
         assert_eq!(c.tx.propagate_to, PeerFilter::None);
         assert_eq!(c.tx.initial_pool_grace, Duration::from_millis(2500));

@@ -435,6 +435,65 @@ async fn tx_propagation_policy_trusted_sends_to_trusted_peers_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_tx_relay_keeps_what_a_peer_sends_but_passes_nothing_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut from = Peer::start(0x81).await;
+    let mut other = Peer::start(0x82).await;
+    let node = Node::start(
+        dir.path(),
+        &[
+            "--disable-tx-relay",
+            "--peer",
+            &from.enode,
+            "--peer",
+            &other.enode,
+        ],
+    )
+    .await;
+    let (fid, oid) = (from.connected().await, other.connected().await);
+    let t = signed_tx(0x83, 0);
+    from.broadcast(fid, &[&t]).await;
+    // Taken in (served on request) ...
+    assert_eq!(from.ask(fid, vec![keccak256(&t)]).await, vec![item(&t)]);
+    // ... but neither its body nor its hash goes to the other peer; what
+    // the node submits itself still does.
+    let mine = signed_tx(0x84, 0);
+    assert_eq!(node.send_raw(&mine).await, Ok(keccak256(&mine)));
+    // The link is ordered: once the submission arrived, a relay of the
+    // peer's transaction (sent before it) would have too.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut got = Vec::new();
+    while !got.contains(&keccak256(&mine)) {
+        let msg = tokio::time::timeout_at(deadline, other.gossip.recv())
+            .await
+            .expect("the submission reaches the other peer")
+            .expect("gossip stream");
+        match msg.message {
+            PeerMessage::Eth(EthMessage::Transactions(list)) => {
+                got.extend(list.iter().map(keccak_of_item));
+            }
+            PeerMessage::Eth(EthMessage::NewPooledTransactionHashes(ann)) => {
+                got.extend(ann.hashes().iter().copied());
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        !got.contains(&keccak256(&t)),
+        "the peer's transaction was relayed"
+    );
+    let _ = oid;
+}
+
+/// The hash of a typed transaction's list item (its bytes in an RLP string).
+fn keccak_of_item(item: &[u8]) -> B256 {
+    let mut buf = item;
+    let h = alloy_rlp::Header::decode(&mut buf).unwrap();
+    assert!(!h.list);
+    keccak256(buf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tx_skip_initial_ignores_a_new_peers_first_gossip() {
     let dir = tempfile::tempdir().unwrap();
     let (_node, mut peer, id) =
@@ -525,6 +584,7 @@ async fn bad_tx_gossip_flags_fail_with_one_line_naming_the_flag() {
     let help = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "--disable-tx-gossip",
+        "--disable-tx-relay",
         "--tx-ingress-policy",
         "--tx-propagation-policy",
         "--tx-skip-initial",
