@@ -22,6 +22,7 @@ import {
   genPrivateKey,
 } from '@ethereumjs/devp2p'
 import { RLP } from '@ethereumjs/rlp'
+import { keccak256 } from 'ethereum-cryptography/keccak.js'
 import {
   bigIntToUnpaddedBytes,
   bytesToBigInt,
@@ -229,6 +230,13 @@ function reportEthMessage(eth, code, data) {
     }
   } else if (code === 0x04 && Array.isArray(body)) {
     out.headers = body.map((h) => bytesToHex(RLP.encode(h)))
+  } else if ((code === 0x02 || code === 0x0a) && Array.isArray(body)) {
+    // Transactions / PooledTransactions: each item's EIP-2718 bytes and the
+    // hash computed here (Keccak-256 of those bytes).
+    out.txs = body.map((item) => {
+      const raw = txRaw(item)
+      return { hash: bytesToHex(keccak256(raw)), raw: bytesToHex(raw) }
+    })
   } else {
     out.decoded = toJson(body)
   }
@@ -265,6 +273,62 @@ SNAP.prototype._handleMessage = function (code, data) {
     })
   }
   return origSnapHandle.call(this, code, data)
+}
+
+// ------------------------------------------------------------- tx pool ---
+//
+// Transactions added with the addTxs command, by hash (Keccak-256 of their
+// EIP-2718 bytes). While the pool is not empty, every GetPooledTransactions
+// is answered from it (the hashes we hold, in the order asked).
+
+const pool = new Map() // hash hex -> EIP-2718 bytes
+
+// A list item of Transactions/PooledTransactions -> EIP-2718 bytes: a legacy
+// transaction is an RLP list (its encoding), a typed one an RLP string.
+function txRaw(item) {
+  return Array.isArray(item) ? RLP.encode(item) : item
+}
+
+// EIP-2718 bytes -> the list item carrying them.
+function txItem(raw) {
+  return raw[0] >= 0xc0 ? RLP.decode(raw) : raw
+}
+
+// The type an announcement gives: the first byte of a typed transaction, 0
+// for a legacy list.
+const txType = (raw) => (raw[0] >= 0xc0 ? 0 : raw[0])
+
+function servePooled(eth, data) {
+  if (pool.size === 0) return
+  const payload = RLP.decode(data)
+  const reqId = eth.getVersion() >= 66 ? payload[0] : undefined
+  const hashes = eth.getVersion() >= 66 ? payload[1] : payload
+  const found = []
+  for (const h of hashes) {
+    const raw = pool.get(bytesToHex(h))
+    if (raw !== undefined) found.push(raw)
+  }
+  const items = found.map(txItem)
+  eth.sendMessage(0x0a, reqId !== undefined ? [reqId, items] : items)
+  emit({
+    event: 'served',
+    peer: peerIdHex(eth._peer),
+    reqId: reqId === undefined ? null : bytesToBigInt(reqId).toString(),
+    hashes: found.map((raw) => bytesToHex(keccak256(raw))),
+  })
+}
+
+const origEthHandle2 = ETH.prototype._handleMessage
+ETH.prototype._handleMessage = function (code, data) {
+  const r = origEthHandle2.call(this, code, data)
+  if (code === 0x09) {
+    try {
+      servePooled(this, data)
+    } catch (err) {
+      emitError(`serving GetPooledTransactions: ${err?.message ?? err}`)
+    }
+  }
+  return r
 }
 
 // devp2p Ping/Pong are handled inside the library (it answers every Ping with
@@ -422,6 +486,37 @@ const commands = {
   // wrapping, no snappy), e.g. to try Disconnect encodings.
   rawFrame(c) {
     needPeer()._sendMessage(Number(c.code), hexToBytes(c.data ?? '0x'))
+  },
+  // {"cmd":"addTxs","txs":["0x<EIP-2718 bytes>",...]}: into the pool; emits
+  // `pooled {hashes}` with the hashes computed here.
+  addTxs(c) {
+    const hashes = []
+    for (const t of c.txs ?? []) {
+      const raw = hexToBytes(hex(t, undefined, 'txs[]'))
+      const h = bytesToHex(keccak256(raw))
+      pool.set(h, raw)
+      hashes.push(h)
+    }
+    emit({ event: 'pooled', hashes })
+  },
+  // {"cmd":"announceTxs","hashes":["0x.."]?}: NewPooledTransactionHashes for
+  // those pool transactions (all when absent): eth/68 [types, sizes, hashes],
+  // before eth/68 the hashes alone.
+  announceTxs(c) {
+    const eth = needEth()
+    const hashes = c.hashes ?? [...pool.keys()]
+    const raws = hashes.map((h) => {
+      const raw = pool.get(h.toLowerCase())
+      if (raw === undefined) throw new Error(`${h} is not in the pool`)
+      return raw
+    })
+    const hs = hashes.map((h) => hexToBytes(h))
+    if (eth.getVersion() >= 68) {
+      const types = Uint8Array.from(raws.map(txType))
+      eth.sendMessage(0x08, [types, raws.map((r) => BigInt(r.length)), hs])
+    } else {
+      eth.sendMessage(0x08, hs)
+    }
   },
   ping() {
     needPeer()._sendPing()

@@ -734,3 +734,348 @@ fn trusted_filters_follow_the_peer_kind() {
         assert_eq!(items, vec![&network_item(&mine)[..]]);
     });
 }
+
+// ----- hostile peers -----
+
+/// The reputation `ours` gives `peer`.
+async fn reputation(ours: &Node, peer: &Node) -> i32 {
+    ours.net
+        .reputation(peer.net.local_id())
+        .await
+        .expect("running")
+        .expect("known")
+}
+
+/// Waits (synthetic time, bounded) until `peer`'s reputation on `ours`
+/// differs from `before`; returns the change.
+async fn reputation_change(ours: &Node, peer: &Node, before: i32) -> i32 {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let now = reputation(ours, peer).await;
+            if now != before {
+                return now - before;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("a reputation change")
+}
+
+/// Broadcasts `raws` (EIP-2718 bytes) from `from` to `to`.
+async fn broadcast(from: &Node, to: &Node, raws: &[&[u8]]) {
+    let items: Vec<Vec<u8>> = raws.iter().map(|r| network_item(r)).collect();
+    from.net
+        .send_message(
+            to.net.local_id(),
+            EthMessage::Transactions(RawList::from_encoded_items(&items).expect("items")),
+        )
+        .await
+        .expect("running")
+        .expect("sent");
+}
+
+/// A signed blob transaction with its EIP-4844 sidecar (one zero blob, a
+/// commitment and a proof that are not checked here): its network-form
+/// EIP-2718 bytes (about 131 KiB) and its hash.
+fn blob_tx_with_sidecar(key: u8) -> (Bytes, B256) {
+    use alloy_consensus::{
+        BlobTransactionSidecar, BlobTransactionSidecarVariant, Bytes48, Signed, TxEip4844,
+        TxEip4844WithSidecar,
+    };
+    use ethp2p_network::transactions::decode::PooledTx;
+    let commitment = Bytes48::repeat_byte(0xc0);
+    let tx = TxEip4844 {
+        chain_id: 1,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: 30_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: Address::repeat_byte(0x33),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        blob_versioned_hashes: vec![alloy_eips::eip4844::kzg_to_versioned_hash(
+            commitment.as_slice(),
+        )],
+        max_fee_per_blob_gas: 1_000_000_000,
+        input: Default::default(),
+    };
+    let sk = SecretKey::from_byte_array([key; 32]).expect("key");
+    let (recid, compact) = SECP256K1
+        .sign_ecdsa_recoverable(Message::from_digest(tx.signature_hash().0), &sk)
+        .serialize_compact();
+    let sig = Signature::new(
+        U256::from_be_slice(&compact[..32]),
+        U256::from_be_slice(&compact[32..]),
+        i32::from(recid) == 1,
+    );
+    let signed = tx.into_signed(sig);
+    let hash = *signed.hash();
+    let (tx, sig, _) = signed.into_parts();
+    let sidecar = BlobTransactionSidecarVariant::Eip4844(BlobTransactionSidecar {
+        blobs: vec![Default::default()],
+        commitments: vec![commitment],
+        proofs: vec![Bytes48::repeat_byte(0xaa)],
+    });
+    let with = TxEip4844WithSidecar::from_tx_and_sidecar(tx, sidecar);
+    let pooled = PooledTx::Eip4844(Signed::new_unchecked(with, sig, hash));
+    (Bytes::from(pooled.encoded_2718()), hash)
+}
+
+#[test]
+fn blob_transaction_broadcast_in_full_is_penalised_and_fetched_only_when_announced() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, mut peer) = pair(&net, TransactionsConfig::default()).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        let mut stream = txs.subscribe();
+        let (blob, hash) = blob_tx_with_sidecar(0x44);
+        assert_ne!(keccak256(&blob[..]), hash, "the hash ignores the sidecar");
+        assert!(blob.len() > 128 * 1024);
+
+        // In full, in a Transactions broadcast: refused and penalised.
+        let before = reputation(&ours, &peer).await;
+        broadcast(&peer, &ours, &[&blob]).await;
+        assert_eq!(reputation_change(&ours, &peer, before).await, -16_384);
+        let s = txs.stats().await.expect("running");
+        assert_eq!((s.broadcast, s.served_cached, s.first_seen_held), (0, 0, 0));
+
+        // The same transaction announced (type 3, true size) is fetched and
+        // streamed: the refusal was for the broadcast, not the transaction.
+        let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
+            types: vec![3].into(),
+            sizes: vec![blob.len() as u64],
+            hashes: vec![hash],
+        });
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::NewPooledTransactionHashes(ann),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        let (asked, responder) = next_request(&mut peer, Duration::from_secs(5))
+            .await
+            .expect("the announced blob transaction is fetched");
+        assert_eq!(asked, vec![hash]);
+        serve(responder, &[&blob]);
+        let r = next_record(&mut stream).await;
+        assert_eq!(
+            (r.hash, r.ty, r.size),
+            (hash, Some(3), Some(blob.len() as u32))
+        );
+        assert_eq!(r.via, Via::Announcement);
+    });
+}
+
+#[test]
+fn huge_body_in_a_broadcast_is_penalised_and_nothing_is_kept() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        let mut stream = txs.subscribe();
+        // 200 KiB of call data: over the 128 KiB bound of a non-blob
+        // transaction, refused before its fields are decoded.
+        let huge = signed_tx(0x45, 0, 200 * 1024);
+        let before = reputation(&ours, &peer).await;
+        broadcast(&peer, &ours, &[&huge]).await;
+        // A good broadcast after it: once its record is out, the huge one
+        // (before it on the link) has been handled.
+        let good = signed_tx(0x45, 1, 10);
+        broadcast(&peer, &ours, &[&good]).await;
+        assert_eq!(next_record(&mut stream).await.hash, keccak256(&good));
+        assert_eq!(reputation(&ours, &peer).await - before, -16_384);
+        let s = txs.stats().await.expect("running");
+        assert_eq!(s.broadcast, 1, "only the good one");
+        assert_eq!(s.served_cached, 1);
+        assert!(s.served_bytes < 1024, "{s:?}");
+    });
+}
+
+#[test]
+fn huge_body_in_an_answer_is_penalised_and_the_hash_is_let_go() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, mut peer) = pair(&net, TransactionsConfig::default()).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        let mut stream = txs.subscribe();
+        // Announced as a small transaction, answered with a 200 KiB one.
+        let small = signed_tx(0x46, 0, 10);
+        announce(&peer, &ours, &small).await;
+        let (asked, responder) = next_request(&mut peer, Duration::from_secs(5))
+            .await
+            .expect("fetched");
+        assert_eq!(asked, vec![keccak256(&small)]);
+        let before = reputation(&ours, &peer).await;
+        serve(responder, &[&signed_tx(0x46, 1, 200 * 1024)]);
+        assert!(reputation_change(&ours, &peer, before).await <= -16_384);
+        // Nothing streamed; the hash is let go once its attempts are spent
+        // (the only announcer is the liar), so the fetcher ends empty.
+        tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let s = txs.stats().await.expect("running");
+                if s.fetcher.tracked == 0 {
+                    return;
+                }
+                // Answer any retry with nothing.
+                if let Some((_, r)) = next_request(&mut peer, Duration::from_millis(100)).await {
+                    serve(r, &[]);
+                }
+            }
+        })
+        .await
+        .expect("the hash is let go");
+        let s = txs.stats().await.expect("running");
+        assert_eq!((s.served_cached, s.fetched), (0, 0), "{s:?}");
+        assert!(matches!(
+            stream.try_recv(),
+            Err(broadcast::error::TryRecvError::Empty)
+        ));
+    });
+}
+
+#[test]
+fn announced_sizes_over_the_limits_are_never_fetched() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let (ours, mut peer) = pair(&net, TransactionsConfig::default()).await;
+        let honest = signed_tx(0x47, 0, 10);
+        let (big, bigger) = (keccak256(b"big"), keccak256(b"bigger"));
+        let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
+            // 10 MiB for a 1559 transaction, 2 MiB for a blob transaction:
+            // over the 128 KiB and 1 MiB bounds; then an honest entry.
+            types: vec![2, 3, 2].into(),
+            sizes: vec![10 << 20, 2 << 20, honest.len() as u64],
+            hashes: vec![big, bigger, keccak256(&honest)],
+        });
+        peer.net
+            .send_message(
+                ours.net.local_id(),
+                EthMessage::NewPooledTransactionHashes(ann),
+            )
+            .await
+            .expect("running")
+            .expect("sent");
+        let (asked, _r) = next_request(&mut peer, Duration::from_secs(5))
+            .await
+            .expect("a request");
+        assert_eq!(asked, vec![keccak256(&honest)]);
+        let s = ours
+            .txs
+            .as_ref()
+            .expect("manager")
+            .stats()
+            .await
+            .expect("running");
+        assert_eq!(s.fetcher.tracked, 1, "{s:?}");
+    });
+}
+
+#[test]
+fn floods_from_many_peers_stay_under_the_global_cap_and_drain_when_they_leave() {
+    runtime().block_on(async {
+        let net = MemoryNetwork::default();
+        let mut config = TransactionsConfig::default();
+        config.fetcher.max_tracked = 10_000;
+        config.stream.max_entries = 12_000;
+        config.known_per_peer = 4096;
+        let ours = start_node(&net, 0, Some(config)).await;
+        let txs = ours.txs.as_ref().expect("manager");
+        let mut flooders = Vec::new();
+        for i in 1..=6u8 {
+            let f = start_node(&net, i, None).await;
+            connect(&f, &ours).await;
+            flooders.push(f);
+        }
+        let mut held: Vec<EthResponder> = Vec::new();
+        let mut peak = 0;
+        for round in 0..3u64 {
+            for (i, f) in flooders.iter().enumerate() {
+                let base = (round * 6 + i as u64) * 4096;
+                let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
+                    types: vec![2; 4096].into(),
+                    sizes: vec![150; 4096],
+                    hashes: (base..base + 4096)
+                        .map(|n| keccak256(n.to_be_bytes()))
+                        .collect(),
+                });
+                f.net
+                    .send_message(
+                        ours.net.local_id(),
+                        EthMessage::NewPooledTransactionHashes(ann),
+                    )
+                    .await
+                    .expect("running")
+                    .expect("sent");
+            }
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            for f in &mut flooders {
+                while let Ok(msg) = f.gossip.as_mut().expect("raw").try_recv() {
+                    if let PeerMessage::EthRequest { responder, .. } = msg.message {
+                        held.push(responder); // never answered
+                    }
+                }
+            }
+            let s = txs.stats().await.expect("running");
+            assert!(s.fetcher.tracked <= 10_000, "round {round}: {s:?}");
+            assert!(s.first_seen_held <= 12_000, "round {round}: {s:?}");
+            assert_eq!(s.peers, 6);
+            peak = peak.max(s.memory_bytes);
+        }
+        // 73,728 hashes announced. Held: ≤ 10,000 in the fetcher, ≤ 12,000
+        // in the first-seen tracker, ≤ 4,096 fingerprints in each of the two
+        // known-caches of each peer: about 5 MiB with the tables at their
+        // capacity. Kept unbounded, the fetcher alone would hold 73,728 hashes
+        // at ~200 bytes each (over 14 MiB).
+        assert!(peak < 6 << 20, "peak {peak}");
+        let s = txs.stats().await.expect("running");
+        assert!(s.fetcher.overflowed >= 73_728 - 10_000, "{s:?}");
+
+        // They leave: every per-peer map empties and the hashes only they
+        // announced are let go.
+        drop(held);
+        let mut events = ours.net.event_listener();
+        for f in &flooders {
+            f.net
+                .disconnect(
+                    ours.net.local_id(),
+                    ethp2p_wire::DisconnectReason::ClientQuitting,
+                )
+                .await
+                .expect("running");
+        }
+        let mut closed = 0;
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while closed < 6 {
+                if let Ok(NetworkEvent::SessionClosed { .. }) = events.recv().await {
+                    closed += 1;
+                }
+            }
+        })
+        .await
+        .expect("sessions closed");
+        let s = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let s = txs.stats().await.expect("running");
+                if s.peers == 0 && s.fetcher.tracked == 0 {
+                    return s;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the fetcher drains");
+        assert_eq!((s.fetcher.peers, s.fetcher.requests), (0, 0), "{s:?}");
+        // The per-peer known-caches are gone; what stays is the tracker's
+        // dedup memory (≤ its cap, kept for its TTL) and the fetcher's empty
+        // tables at their capacity.
+        assert!(s.first_seen_held <= 12_000, "{s:?}");
+        assert!(
+            s.memory_bytes < peak,
+            "{} after, {peak} at the peak",
+            s.memory_bytes
+        );
+    });
+}

@@ -137,6 +137,31 @@ pub(crate) struct NodeArgs {
     /// Seconds a public source address must wait before connecting again (geth's inbound throttle; loopback and LAN addresses are exempt; 0 disables) [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = parse_throttle)]
     pub inbound_throttle: Option<f64>,
+    // ----- transaction gossip -----
+    /// Turn transaction gossip off (reth's flag): peers' announcements and broadcasts are ignored, nothing is relayed, GetPooledTransactions is answered empty; eth_sendRawTransaction still propagates.
+    #[arg(long)]
+    pub disable_tx_gossip: bool,
+    /// Whose transaction announcements and broadcasts are taken in: all, trusted (--trusted-peer) or none [default: all].
+    #[arg(long, value_name = "all|trusted|none", value_parser = parse_tx_policy)]
+    pub tx_ingress_policy: Option<TxPolicy>,
+    /// Which peers get the transactions we propagate (eth_sendRawTransaction and relayed ones): all, trusted (--trusted-peer) or none [default: all].
+    #[arg(long, value_name = "all|trusted|none", value_parser = parse_tx_policy)]
+    pub tx_propagation_policy: Option<TxPolicy>,
+    /// Do not relay transactions received from peers (a listener that only watches); eth_sendRawTransaction still propagates.
+    #[arg(long)]
+    pub disable_tx_relay: bool,
+    /// Listener mode: ignore each new peer's transaction announcements and broadcasts during its first SECONDS (the pool dump peers send right after connecting); 0 takes everything [default: 0].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_throttle)]
+    pub tx_skip_initial: Option<f64>,
+    /// Most announced transaction hashes tracked per peer, excess ignored (geth's maxTxAnnounces) [default: 4096].
+    #[arg(long, value_name = "N", value_parser = parse_tx_cap)]
+    pub max_tx_announces: Option<usize>,
+    /// Most announced transaction hashes waiting to be fetched, all peers together (about 200 bytes each) [default: 262144].
+    #[arg(long, value_name = "N", value_parser = parse_tx_cap)]
+    pub max_tx_pending_fetch: Option<usize>,
+    /// Transactions remembered per peer as known to it, never sent back to it (geth's maxKnownTxs) [default: 32768].
+    #[arg(long, value_name = "N", value_parser = parse_tx_cap)]
+    pub max_seen_tx_history: Option<usize>,
     /// Log format: text or json [default: text].
     #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
@@ -351,4 +376,33 @@ fn parse_eth_versions(s: &str) -> Result<EthVersions, String> {
     }
     v.sort_by(|a, b| b.cmp(a));
     Ok(EthVersions(v))
+}
+
+/// A transaction gossip peer policy (`--tx-ingress-policy`,
+/// `--tx-propagation-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TxPolicy(pub ethp2p_network::transactions::manager::PeerFilter);
+
+fn parse_tx_policy(s: &str) -> Result<TxPolicy, String> {
+    use ethp2p_network::transactions::manager::PeerFilter;
+    match s.trim().to_ascii_lowercase().as_str() {
+        "all" => Ok(TxPolicy(PeerFilter::All)),
+        "trusted" => Ok(TxPolicy(PeerFilter::Trusted)),
+        "none" => Ok(TxPolicy(PeerFilter::None)),
+        _ => Err("expected all, trusted or none".into()),
+    }
+}
+
+/// The largest value of a transaction gossip cap (16 Mi entries).
+pub(crate) const MAX_TX_CAP: usize = 1 << 24;
+
+fn parse_tx_cap(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if n == 0 || n > MAX_TX_CAP {
+        return Err(format!("must be between 1 and {MAX_TX_CAP}"));
+    }
+    Ok(n)
 }

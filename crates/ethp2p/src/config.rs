@@ -5,6 +5,7 @@
 
 use crate::cli::{first_line, parse_node_args, NodeArgs};
 use ethp2p_eth::chain::ChainSpec;
+use ethp2p_network::transactions::manager::TransactionsConfig;
 use ethp2p_rlpx::{NodeRecord, SecretKey};
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -92,6 +93,9 @@ pub(crate) struct NodeConfig {
     pub verbose: u8,
     /// `-q`.
     pub quiet: bool,
+    /// Transaction gossip settings (`--disable-tx-gossip`, the policies,
+    /// `--tx-skip-initial` and the caps).
+    pub tx: TransactionsConfig,
 }
 
 impl NodeConfig {
@@ -198,7 +202,14 @@ pub(crate) fn parse_file(text: &str) -> Result<NodeArgs, String> {
 fn is_switch(key: &str) -> bool {
     matches!(
         key.replace('_', "-").as_str(),
-        "no-bootnodes" | "no-discovery" | "no-rpc" | "rpc-allow-external" | "quiet" | "snap"
+        "no-bootnodes"
+            | "no-discovery"
+            | "no-rpc"
+            | "rpc-allow-external"
+            | "quiet"
+            | "snap"
+            | "disable-tx-gossip"
+            | "disable-tx-relay"
     )
 }
 
@@ -246,6 +257,14 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         eth_versions: cli.eth_versions.or(file.eth_versions),
         snap: cli.snap || file.snap,
         log_format: cli.log_format.or(file.log_format),
+        disable_tx_gossip: cli.disable_tx_gossip || file.disable_tx_gossip,
+        disable_tx_relay: cli.disable_tx_relay || file.disable_tx_relay,
+        tx_ingress_policy: cli.tx_ingress_policy.or(file.tx_ingress_policy),
+        tx_propagation_policy: cli.tx_propagation_policy.or(file.tx_propagation_policy),
+        tx_skip_initial: cli.tx_skip_initial.or(file.tx_skip_initial),
+        max_tx_announces: cli.max_tx_announces.or(file.max_tx_announces),
+        max_tx_pending_fetch: cli.max_tx_pending_fetch.or(file.max_tx_pending_fetch),
+        max_seen_tx_history: cli.max_seen_tx_history.or(file.max_seen_tx_history),
         // The command line's -v or -q replaces the file's choice.
         verbose: if cli.quiet {
             0
@@ -378,7 +397,9 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             .map_err(|e| format!("--netrestrict: {e}"))?,
         None => ethp2p_network::peers::IpFilter::allow_all(),
     };
+    let tx = tx_config(&a);
     Ok(NodeConfig {
+        tx,
         ip_filter,
         bootnode_list: a.bootnodes.clone(),
         discovery: !a.no_discovery,
@@ -429,6 +450,36 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
         verbose: a.verbose,
         quiet: a.quiet,
     })
+}
+
+/// The transactions manager's settings from the transaction gossip flags;
+/// what is not given keeps [`TransactionsConfig::default`] (the values
+/// `--help` and the README state).
+fn tx_config(a: &NodeArgs) -> TransactionsConfig {
+    let mut tx = TransactionsConfig {
+        gossip: !a.disable_tx_gossip,
+        relay: !a.disable_tx_relay,
+        ..TransactionsConfig::default()
+    };
+    if let Some(p) = a.tx_ingress_policy {
+        tx.accept_from = p.0;
+    }
+    if let Some(p) = a.tx_propagation_policy {
+        tx.propagate_to = p.0;
+    }
+    if let Some(s) = a.tx_skip_initial {
+        tx.initial_pool_grace = Duration::from_secs_f64(s);
+    }
+    if let Some(n) = a.max_tx_announces {
+        tx.fetcher.max_announced_per_peer = n;
+    }
+    if let Some(n) = a.max_tx_pending_fetch {
+        tx.fetcher.max_tracked = n;
+    }
+    if let Some(n) = a.max_seen_tx_history {
+        tx.known_per_peer = n;
+    }
+    tx
 }
 
 /// `$XDG_DATA_HOME/ethp2p/<chain>`, else `~/.local/share/ethp2p/<chain>`.
@@ -543,6 +594,45 @@ mod tests {
         assert!(e.contains("--max-peers"), "{e}");
         let c = resolve(a(None, None, Some(0))).unwrap();
         assert_eq!((c.max_inbound, c.max_outbound), (0, 0));
+    }
+
+    #[test]
+    fn tx_gossip_defaults_and_file_keys() {
+        use ethp2p_network::transactions::manager::PeerFilter;
+        let c = resolve(NodeArgs::default()).unwrap();
+        assert_eq!(c.tx, TransactionsConfig::default());
+        assert!(c.tx.gossip);
+        assert_eq!(c.tx.accept_from, PeerFilter::All);
+        assert_eq!(c.tx.propagate_to, PeerFilter::All);
+        assert_eq!(c.tx.initial_pool_grace, Duration::ZERO);
+        assert_eq!(c.tx.fetcher.max_announced_per_peer, 4096);
+        assert_eq!(c.tx.fetcher.max_tracked, 262_144);
+        assert_eq!(c.tx.known_per_peer, 32_768);
+        assert!(c.tx.relay);
+        let text = "disable-tx-gossip = true\ndisable-tx-relay = true\ntx-ingress-policy = \"trusted\"\ntx-propagation-policy = \"none\"\ntx-skip-initial = 2.5\nmax-tx-announces = 10\nmax-tx-pending-fetch = 20\nmax-seen-tx-history = 30\n";
+        let c = resolve(merge(NodeArgs::default(), parse_file(text).unwrap())).unwrap();
+        assert!(!c.tx.gossip);
+        assert!(!c.tx.relay);
+        assert_eq!(c.tx.accept_from, PeerFilter::Trusted);
+        assert_eq!(c.tx.propagate_to, PeerFilter::None);
+        assert_eq!(c.tx.initial_pool_grace, Duration::from_millis(2500));
+        assert_eq!(c.tx.fetcher.max_announced_per_peer, 10);
+        assert_eq!(c.tx.fetcher.max_tracked, 20);
+        assert_eq!(c.tx.known_per_peer, 30);
+        // `false` for the switch is accepted and leaves gossip on.
+        let c = resolve(parse_file("disable-tx-gossip = false").unwrap()).unwrap();
+        assert!(c.tx.gossip);
+        for (text, needle) in [
+            ("tx-ingress-policy = \"some\"", "--tx-ingress-policy"),
+            ("tx-propagation-policy = 1", "--tx-propagation-policy"),
+            ("max-tx-announces = 0", "--max-tx-announces"),
+            ("max-tx-pending-fetch = 1.5", "--max-tx-pending-fetch"),
+            ("max-seen-tx-history = 99999999999", "--max-seen-tx-history"),
+            ("tx-skip-initial = \"soon\"", "--tx-skip-initial"),
+        ] {
+            let e = parse_file(text).expect_err(text);
+            assert!(!e.contains('\n') && e.contains(needle), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod metrics;
 mod node;
 mod probe;
 mod rpc;
+mod rpc_tx;
 mod txs;
 
 use clap::{error::ErrorKind, Parser};

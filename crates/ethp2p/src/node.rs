@@ -179,7 +179,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         manager
             .take_transaction_messages()
             .ok_or("transaction messages already taken")?,
-        Default::default(),
+        cfg.tx.clone(),
     );
     let txs = tx_manager.handle();
     tokio::spawn(tx_manager.run());

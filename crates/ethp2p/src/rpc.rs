@@ -213,7 +213,8 @@ pub trait EthApi {
     ) -> RpcResult<alloy_primitives::B256>;
 
     /// geth's `eth_subscribe("newPendingTransactions")`: the hash of every
-    /// transaction first seen from the peers (WebSocket only).
+    /// transaction first seen from the peers (WebSocket only); with `true`,
+    /// geth's full transaction object (see [`crate::rpc_tx`]).
     #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
     async fn subscribe(&self, kind: String, full: Option<bool>) -> SubscriptionResult;
 }
@@ -372,7 +373,9 @@ impl RpcContext {
     async fn forward_records(
         &self,
         pending: PendingSubscriptionSink,
-        make: impl Fn(&ethp2p_network::transactions::stream::FirstSeenRecord) -> serde_json::Value,
+        make: impl Fn(
+            &ethp2p_network::transactions::stream::FirstSeenRecord,
+        ) -> Option<serde_json::Value>,
     ) -> SubscriptionResult {
         let mut rx = self.txs.subscribe();
         let sink = pending.accept().await?;
@@ -380,7 +383,11 @@ impl RpcContext {
             tokio::select! {
                 _ = sink.closed() => break,
                 rec = rx.recv() => match rec {
-                    Ok(r) => sink.send(to_json_raw_value(&make(&r))?).await?,
+                    Ok(r) => {
+                        if let Some(v) = make(&r) {
+                            sink.send(to_json_raw_value(&v)?).await?;
+                        }
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         debug!(missed = n, "transaction subscriber lagging; records dropped");
                     }
@@ -427,15 +434,17 @@ impl EthApiServer for RpcContext {
             .await;
         }
         if full == Some(true) {
-            // The raw signed transaction: what a chain-less node knows of it.
+            // geth's RPCTransaction, from the body; a transaction whose body
+            // did not arrive within the stream's window is not sent.
             return self
-                .forward_records(
-                    pending,
-                    |r| serde_json::json!({"hash": r.hash, "raw": r.raw}),
-                )
+                .forward_records(pending, |r| {
+                    r.raw
+                        .as_deref()
+                        .and_then(|raw| crate::rpc_tx::pending_transaction_json(raw))
+                })
                 .await;
         }
-        self.forward_records(pending, |r| serde_json::json!(r.hash))
+        self.forward_records(pending, |r| Some(serde_json::json!(r.hash)))
             .await
     }
 }
@@ -454,7 +463,7 @@ impl Ethp2pApiServer for RpcContext {
             )
             .await;
         }
-        self.forward_records(pending, |r| serde_json::to_value(r).unwrap_or_default())
+        self.forward_records(pending, |r| serde_json::to_value(r).ok())
             .await
     }
 }
