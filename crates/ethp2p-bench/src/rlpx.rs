@@ -114,6 +114,26 @@ pub(super) fn frame_limit(c: &Costs, len: usize) -> f64 {
     len as f64 / (2.0 * frame_side_cost(c, len)) / 1e6
 }
 
+/// Seconds of primitive work per snappy-compressed P2P message of `len`
+/// payload bytes whose frame body is `wire` bytes (message id + compressed
+/// payload): the RLPx work on the wire bytes plus raw snappy of the payload
+/// (measured at the matching size). With `cores == 1` one core does both
+/// ends (encode + compress + decode + decompress); with 2 each end has a
+/// core of its own and the slower end bounds the rate.
+pub(super) fn p2p_message_cost(c: &Costs, len: usize, wire: usize, cores: u32) -> f64 {
+    let side = frame_side_cost(c, wire);
+    let (roundtrip, halves) = super::eth::snap_names(len);
+    let bytes = len as f64;
+    match (cores, halves) {
+        (2, Some((compress, decompress))) => {
+            let sender = side + bytes / c.get(compress);
+            let receiver = side + bytes / c.get(decompress);
+            sender.max(receiver)
+        }
+        _ => 2.0 * side + bytes / c.get(roundtrip),
+    }
+}
+
 /// What the primitives allow a figure to reach on one core.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Limit {
@@ -131,6 +151,17 @@ pub(super) enum Limit {
     /// One core doing one of each of these per-op primitives per operation:
     /// operations/s.
     PerOp(&'static [&'static str]),
+    /// Snappy-compressed P2P messages of `len` payload bytes in frames of
+    /// `wire` body bytes, on `cores` cores (see [`p2p_message_cost`]): MB/s of
+    /// uncompressed payload.
+    P2P {
+        /// Uncompressed payload bytes.
+        len: usize,
+        /// Frame body bytes: message id + compressed payload.
+        wire: usize,
+        /// 1: one core does both ends; 2: each end has its own.
+        cores: u32,
+    },
 }
 
 impl Limit {
@@ -143,6 +174,9 @@ impl Limit {
             Limit::Rate(name) => c.get(name) / 1e6,
             Limit::Fixed(v) => v,
             Limit::PerOp(ops) => 1.0 / ops.iter().map(|op| c.get(op)).sum::<f64>(),
+            Limit::P2P { len, wire, cores } => {
+                len as f64 / p2p_message_cost(c, len, wire, cores) / 1e6
+            }
         }
     }
 
@@ -175,6 +209,26 @@ impl Limit {
                 "limit_ns_per_frame_per_side",
                 round(frame_side_cost(c, len) * 1e9, 4).into(),
             )],
+            Limit::P2P { len, wire, cores } => {
+                let (roundtrip, halves) = super::eth::snap_names(len);
+                let snappy = match (cores, halves) {
+                    (2, Some((a, b))) => format!("{a} (sender) / {b} (receiver)"),
+                    _ => roundtrip.to_string(),
+                };
+                vec![
+                    ("limit_wire_body_bytes", (wire as u64).into()),
+                    ("limit_cores", cores.into()),
+                    ("limit_snappy_from", snappy.into()),
+                    (
+                        "limit_ns_per_frame_per_side",
+                        round(frame_side_cost(c, wire) * 1e9, 4).into(),
+                    ),
+                    (
+                        "limit_ns_per_message",
+                        round(p2p_message_cost(c, len, wire, cores) * 1e9, 4).into(),
+                    ),
+                ]
+            }
         }
     }
 }
