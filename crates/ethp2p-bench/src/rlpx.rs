@@ -671,6 +671,29 @@ mod tests {
     }
 
     #[test]
+    fn p2p_limit_counts_the_wire_frame_and_snappy() {
+        let mut c = synthetic_costs();
+        c.insert(super::super::eth::SNAP_ROUNDTRIP_1K, "MB/s", 1000.0);
+        c.insert(super::super::eth::SNAP_COMPRESS_1K, "MB/s", 1500.0);
+        c.insert(super::super::eth::SNAP_DECOMPRESS_1K, "MB/s", 3000.0);
+        let side = frame_side_cost(&c, 730);
+        // One core: both RLPx sides of the 730-byte wire frame + the round-trip of 1 KiB.
+        let one = 2.0 * side + 1024.0 / 1000e6;
+        assert!((p2p_message_cost(&c, 1024, 730, 1) - one).abs() < 1e-12);
+        let limit = Limit::P2P {
+            len: 1024,
+            wire: 730,
+            cores: 1,
+        };
+        assert!((limit.value(&c) - 1024.0 / one / 1e6).abs() < 1e-9);
+        // Two cores: the slower end, here the sender (compression is slower).
+        let two = side + 1024.0 / 1500e6;
+        assert!((p2p_message_cost(&c, 1024, 730, 2) - two).abs() < 1e-12);
+        // The wire frame, not the payload, pays the RLPx work.
+        assert!(frame_side_cost(&c, 730) < frame_side_cost(&c, 1024));
+    }
+
+    #[test]
     fn per_op_limit_adds_the_named_costs() {
         let mut c = Costs::default();
         c.insert("primitive.a", "ns/op", 800.0);
