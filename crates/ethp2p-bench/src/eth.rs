@@ -22,6 +22,15 @@ pub(super) const SNAP_ROUNDTRIP: &str = "primitive.snap_roundtrip.1MiB";
 pub(super) const SNAP_COMPRESS: &str = "primitive.snap_compress.1MiB";
 /// Raw snappy decompression of the compressed message.
 pub(super) const SNAP_DECOMPRESS: &str = "primitive.snap_decompress.1MiB";
+/// Raw snappy of the first 1 KiB and 64 KiB of the encoded message (what the
+/// `frame.p2p.*.snappy_on` rows send): round-trip, and at 1 KiB each half.
+pub(super) const SNAP_ROUNDTRIP_1K: &str = "primitive.snap_roundtrip.1KiB";
+/// Compression of the first 1 KiB.
+pub(super) const SNAP_COMPRESS_1K: &str = "primitive.snap_compress.1KiB";
+/// Decompression of the first 1 KiB's compressed form.
+pub(super) const SNAP_DECOMPRESS_1K: &str = "primitive.snap_decompress.1KiB";
+/// Round-trip of the first 64 KiB.
+pub(super) const SNAP_ROUNDTRIP_64K: &str = "primitive.snap_roundtrip.64KiB";
 /// One 1 MiB `copy_from_slice` between two buffers.
 pub(super) const MEMCPY: &str = "primitive.memcpy.1MiB";
 
@@ -194,6 +203,67 @@ fn decompress_fresh(dec: &mut snap::raw::Decoder, data: &[u8]) -> BytesMut {
 
 fn decode(plain: BytesMut) -> EthMessage {
     EthMessage::decode_bytes(VERSION, ID, plain.freeze()).expect("decodes")
+}
+
+/// The snappy round-trip, compression and decompression names measured at
+/// the payload size closest to `len` (1 KiB, 64 KiB or 1 MiB); 64 KiB has its
+/// round-trip only.
+pub(super) fn snap_names(len: usize) -> (&'static str, Option<(&'static str, &'static str)>) {
+    if len <= 32 * 1024 {
+        (
+            SNAP_ROUNDTRIP_1K,
+            Some((SNAP_COMPRESS_1K, SNAP_DECOMPRESS_1K)),
+        )
+    } else if len <= 512 * 1024 {
+        (SNAP_ROUNDTRIP_64K, None)
+    } else {
+        (SNAP_ROUNDTRIP, Some((SNAP_COMPRESS, SNAP_DECOMPRESS)))
+    }
+}
+
+/// Raw snappy on the first 1 KiB and 64 KiB of the fixture's bytes, reused
+/// buffers: (name, runner). The P2P message rows count these in their limit.
+pub(super) fn small_primitives(cfg: &Config, f: &Fixture) -> Vec<(&'static str, Runner)> {
+    let mut out: Vec<(&'static str, Runner)> = Vec::new();
+    for (name, len, part) in [
+        (SNAP_ROUNDTRIP_1K, 1024, Part::RoundTrip),
+        (SNAP_COMPRESS_1K, 1024, Part::Encode),
+        (SNAP_DECOMPRESS_1K, 1024, Part::Decode),
+        (SNAP_ROUNDTRIP_64K, 64 * 1024, Part::RoundTrip),
+    ] {
+        let data = f.encoded[..len].to_vec();
+        let comp = snap::raw::Encoder::new()
+            .compress_vec(&data)
+            .expect("compressible");
+        let (mut enc, mut dec) = (snap::raw::Encoder::new(), snap::raw::Decoder::new());
+        let (mut scratch, mut plain) = (Vec::new(), vec![0u8; len]);
+        let mb = move |s: f64| len as f64 / s / 1e6;
+        out.push((
+            name,
+            timed_runner(
+                cfg,
+                move || match part {
+                    Part::RoundTrip => {
+                        let n = compress_into(&mut enc, &data, &mut scratch);
+                        let m = dec
+                            .decompress(&scratch[..n], &mut plain)
+                            .expect("decompress");
+                        black_box(&plain[..m]);
+                    }
+                    Part::Encode => {
+                        let n = compress_into(&mut enc, &data, &mut scratch);
+                        black_box(&scratch[..n]);
+                    }
+                    Part::Decode => {
+                        let m = dec.decompress(&comp, &mut plain).expect("decompress");
+                        black_box(&plain[..m]);
+                    }
+                },
+                mb,
+            ),
+        ));
+    }
+    out
 }
 
 /// The raw snappy primitives on the fixture's bytes: (name, runner).

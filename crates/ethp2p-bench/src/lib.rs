@@ -22,6 +22,28 @@ mod snap_messages;
 mod stats;
 mod transactions;
 
+/// Fixed amounts of work for instruction counting (`valgrind --tool=callgrind`),
+/// where the timed rows cannot be used: run two counts and subtract.
+pub mod drive {
+    /// Sends `count` messages of `len` bytes through a `P2PStream` pair over TCP
+    /// loopback on `workers` workers (0 = current_thread), flushing every
+    /// `flush_every`; returns the messages received.
+    pub fn p2p_messages(
+        workers: usize,
+        len: usize,
+        count: usize,
+        flush_every: usize,
+    ) -> Result<u64, String> {
+        super::p2p::fixed_count(workers, len, count, flush_every)
+    }
+
+    /// `per_dialer` full sessions from each of `dialers` dialers through two
+    /// `SessionManager`s on `workers` workers; returns the sessions established.
+    pub fn sessions(workers: usize, dialers: usize, per_dialer: usize) -> Result<u64, String> {
+        super::session::fixed_sessions(workers, dialers, per_dialer)
+    }
+}
+
 use clap::Args;
 use ethp2p_rlpx::FrameCodec;
 use rlpx::{Exchange, Limit, INITIATOR_OPS, RECIPIENT_OPS};
@@ -259,7 +281,7 @@ const IDLE_CPU_TARGET_PERCENT: f64 = 1.0;
 /// Messages through `P2PStream`s over TCP loopback: name, payload size,
 /// runtime workers (0 = current_thread), flush every N messages, snappy,
 /// messages/s (else MB/s).
-const P2P_FRAMES: [(&str, usize, usize, usize, bool, bool); 8] = [
+const P2P_FRAMES: [(&str, usize, usize, usize, bool, bool); 9] = [
     ("frame.p2p.1KiB.snappy_on", KIB, 0, 1, true, false),
     ("frame.p2p.64KiB.snappy_on", 64 * KIB, 0, 1, true, false),
     ("frame.p2p.1MiB.snappy_on", MIB, 0, 1, true, false),
@@ -268,6 +290,14 @@ const P2P_FRAMES: [(&str, usize, usize, usize, bool, bool); 8] = [
     ("frame.p2p.1MiB.snappy_off", MIB, 0, 1, false, false),
     ("frame.p2p.1KiB.2workers.flush_each", KIB, 2, 1, true, true),
     ("frame.p2p.1KiB.2workers.flush_64", KIB, 2, 64, true, true),
+    ("frame.p2p.1MiB.2workers.snappy_on", MIB, 2, 1, true, false),
+];
+/// Raw snappy at the P2P rows' payload sizes (the 1 MiB ones are the eth rows').
+const P2P_SNAP_PRIMITIVES: [&str; 4] = [
+    eth::SNAP_ROUNDTRIP_1K,
+    eth::SNAP_COMPRESS_1K,
+    eth::SNAP_DECOMPRESS_1K,
+    eth::SNAP_ROUNDTRIP_64K,
 ];
 /// Issue 7's target for 1 KiB messages on two cores, messages/s.
 const MSGS_1KIB_TARGET: f64 = 240_000.0;
@@ -300,6 +330,7 @@ fn all_names() -> Vec<&'static str> {
         .chain(TCP_HANDSHAKES.iter().filter_map(|(_, _, _, b)| b.as_ref()))
         .chain(FRAMES.iter().map(|(name, _, _)| name))
         .chain(P2P_FRAMES.iter().map(|f| &f.0))
+        .chain(&P2P_SNAP_PRIMITIVES)
         .chain(&ETH_PRIMITIVES)
         .chain(&ETH)
         .chain(&[transactions::ANNOUNCE, transactions::BYTES_PER_HASH])
@@ -614,13 +645,29 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
                     "RlpxStream frames (no snappy, no message id), Sink::feed -> Stream",
                 )
             };
+            // The frame body on the wire: message id + compressed payload.
+            let wire = 1 + snap::raw::Encoder::new()
+                .compress_vec(&content[..len])
+                .map_err(|e| e.to_string())?
+                .len();
+            let cores = if workers == 0 { 1 } else { 2 };
             let m = if per_msg {
                 m.limit(Limit::Fixed(MSGS_1KIB_TARGET))
                     .param("limit_is", "issue 7 target: 1 KiB messages/s on two cores")
+                    .param("wire_body_bytes", wire as u64)
+            } else if snappy {
+                m.limit(Limit::P2P { len, wire, cores }).param(
+                    "limit_is",
+                    if cores == 1 {
+                        "one core both ends: RLPx crypto on the wire bytes (id + compressed payload) + raw snappy compress and decompress of the payload"
+                    } else {
+                        "each end on its own core: RLPx crypto on the wire bytes + raw snappy compress (sender) or decompress (receiver); the slower end"
+                    },
+                )
             } else {
                 m.limit(Limit::Frame(len)).param(
                     "limit_is",
-                    "RLPx crypto on the uncompressed payload, one core both ends; snappy not counted",
+                    "RLPx crypto on the payload, one core both ends (no snappy on this path)",
                 )
             };
             all.push(
@@ -631,18 +678,38 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
             );
         }
     }
-    if ETH.iter().chain(&ETH_PRIMITIVES).any(|n| sel.wants(n)) {
+    // The snappy P2P rows' limits count raw snappy at their payload size.
+    let need_snap = P2P_FRAMES.iter().any(|f| f.4 && sel.wants(f.0));
+    if need_snap || P2P_SNAP_PRIMITIVES.iter().any(|n| sel.wants(n)) {
+        let fixture = eth::Fixture::new(MIB);
+        for (name, runner) in eth::small_primitives(&cfg, &fixture) {
+            all.push(
+                Measurement::new(name, "MB/s", runner)
+                    .param("content", "first bytes of the eth BlockBodies fixture"),
+            );
+        }
+    }
+    let want_eth = ETH.iter().chain(&ETH_PRIMITIVES).any(|n| sel.wants(n));
+    if want_eth || need_snap {
         let fixture = eth::Fixture::new(MIB);
         eth::check(&fixture)?;
         let len = fixture.encoded.len() as u64;
         let ratio = stats::round(fixture.compression_ratio(), 4);
         for (name, runner) in eth::primitives(&cfg, &fixture) {
+            if !want_eth && name == eth::MEMCPY {
+                continue;
+            }
             all.push(
                 Measurement::new(name, "MB/s", runner)
                     .param("message_bytes", len)
                     .param("snappy_ratio", ratio),
             );
         }
+    }
+    if want_eth {
+        let fixture = eth::Fixture::new(MIB);
+        let len = fixture.encoded.len() as u64;
+        let ratio = stats::round(fixture.compression_ratio(), 4);
         for (name, part, limit, timed) in [
             (ETH_ROUNDTRIP, eth::Part::RoundTrip, eth::SNAP_ROUNDTRIP, "EthMessage::encode + snappy compress + decompress (fresh zeroed BytesMut) + EthMessage::decode_bytes"),
             (ETH_ENCODE, eth::Part::Encode, eth::SNAP_COMPRESS, "EthMessage::encode into a reused Vec + snappy compress into a reused scratch"),
@@ -769,7 +836,10 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
             || m.name.starts_with("session.")
         {
             1
-        } else if primitives::SYMMETRIC.contains(&m.name) {
+        } else if primitives::SYMMETRIC.contains(&m.name)
+            || P2P_SNAP_PRIMITIVES.contains(&m.name)
+            || (need_snap && ETH_PRIMITIVES.contains(&m.name))
+        {
             2
         } else if m.name.starts_with("frame.") {
             3
@@ -878,6 +948,33 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
                     "ratio_two_cores_rlpx_crypto",
                     stats::round(fig / two_cores, 4),
                 );
+            // The physical bound with snappy: each end on its own core, RLPx
+            // on the wire bytes plus its half of snappy; the slower end.
+            if let Some(Value::Number(wire)) = m
+                .params
+                .iter()
+                .find(|(k, _)| *k == "wire_body_bytes")
+                .map(|(_, v)| v.clone())
+            {
+                let wire = wire.as_u64().unwrap_or(KIB as u64) as usize;
+                let with_snappy = 1.0 / rlpx::p2p_message_cost(&costs, KIB, wire, 2);
+                let paired: Vec<f64> = m
+                    .values
+                    .iter()
+                    .zip(&round_costs)
+                    .map(|(v, c)| v * rlpx::p2p_message_cost(c, KIB, wire, 2))
+                    .collect();
+                record = record
+                    .param("limit_two_cores_with_snappy", stats::round(with_snappy, 4))
+                    .param(
+                        "ratio_two_cores_with_snappy",
+                        stats::round(fig / with_snappy, 4),
+                    )
+                    .param(
+                        "ratio_two_cores_with_snappy_median_of_rounds",
+                        stats::round(median(&paired), 4),
+                    );
+            }
         }
         // Issue 4's target: sessions/s against one core's inbound handshake limit.
         if m.name.starts_with("session.established") {

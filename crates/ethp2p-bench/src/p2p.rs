@@ -130,6 +130,55 @@ async fn one_run(
     Ok(((tx, rx), msgs, bytes, elapsed))
 }
 
+/// Sends exactly `count` messages of `len` bytes of the fixture through a fresh
+/// pair on a runtime with `workers` workers (0 = current_thread), flushing
+/// every `flush_every`: a fixed amount of work for instruction counting
+/// (`examples/drive.rs`). Returns the messages received.
+pub(crate) fn fixed_count(
+    workers: usize,
+    len: usize,
+    count: usize,
+    flush_every: usize,
+) -> Result<u64, String> {
+    let content = super::eth::Fixture::new(super::MIB).encoded;
+    let payload = content[..len].to_vec();
+    let rt = runtime(workers)?;
+    rt.block_on(async move {
+        let (mut tx, mut rx) = pair().await?;
+        let sending = tokio::spawn(async move {
+            let mut sent = 0usize;
+            while sent < count {
+                for _ in 0..flush_every.min(count - sent) {
+                    poll_fn(|cx| tx.poll_ready(cx))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    tx.send(0, DATA, &payload).map_err(|e| e.to_string())?;
+                    sent += 1;
+                }
+                poll_fn(|cx| tx.poll_flush(cx))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            tx.send(0, END, &[]).map_err(|e| e.to_string())?;
+            poll_fn(|cx| tx.poll_flush(cx))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(tx)
+        });
+        let mut msgs = 0u64;
+        loop {
+            match rx.next().await {
+                Some(Ok(m)) if m.id == END => break,
+                Some(Ok(_)) => msgs += 1,
+                Some(Err(e)) => return Err(format!("receiver: {e}")),
+                None => return Err("receiver: closed before the end".into()),
+            }
+        }
+        let _tx = sending.await.map_err(|e| e.to_string())??;
+        Ok(msgs)
+    })
+}
+
 /// Messages of `payload` through a `P2PStream` pair on a runtime with
 /// `workers` workers (0 = current_thread); MB/s of payload or messages/s.
 pub(super) fn messages(

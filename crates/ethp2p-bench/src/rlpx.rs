@@ -114,6 +114,26 @@ pub(super) fn frame_limit(c: &Costs, len: usize) -> f64 {
     len as f64 / (2.0 * frame_side_cost(c, len)) / 1e6
 }
 
+/// Seconds of primitive work per snappy-compressed P2P message of `len`
+/// payload bytes whose frame body is `wire` bytes (message id + compressed
+/// payload): the RLPx work on the wire bytes plus raw snappy of the payload
+/// (measured at the matching size). With `cores == 1` one core does both
+/// ends (encode + compress + decode + decompress); with 2 each end has a
+/// core of its own and the slower end bounds the rate.
+pub(super) fn p2p_message_cost(c: &Costs, len: usize, wire: usize, cores: u32) -> f64 {
+    let side = frame_side_cost(c, wire);
+    let (roundtrip, halves) = super::eth::snap_names(len);
+    let bytes = len as f64;
+    match (cores, halves) {
+        (2, Some((compress, decompress))) => {
+            let sender = side + bytes / c.get(compress);
+            let receiver = side + bytes / c.get(decompress);
+            sender.max(receiver)
+        }
+        _ => 2.0 * side + bytes / c.get(roundtrip),
+    }
+}
+
 /// What the primitives allow a figure to reach on one core.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Limit {
@@ -131,6 +151,17 @@ pub(super) enum Limit {
     /// One core doing one of each of these per-op primitives per operation:
     /// operations/s.
     PerOp(&'static [&'static str]),
+    /// Snappy-compressed P2P messages of `len` payload bytes in frames of
+    /// `wire` body bytes, on `cores` cores (see [`p2p_message_cost`]): MB/s of
+    /// uncompressed payload.
+    P2P {
+        /// Uncompressed payload bytes.
+        len: usize,
+        /// Frame body bytes: message id + compressed payload.
+        wire: usize,
+        /// 1: one core does both ends; 2: each end has its own.
+        cores: u32,
+    },
 }
 
 impl Limit {
@@ -143,6 +174,9 @@ impl Limit {
             Limit::Rate(name) => c.get(name) / 1e6,
             Limit::Fixed(v) => v,
             Limit::PerOp(ops) => 1.0 / ops.iter().map(|op| c.get(op)).sum::<f64>(),
+            Limit::P2P { len, wire, cores } => {
+                len as f64 / p2p_message_cost(c, len, wire, cores) / 1e6
+            }
         }
     }
 
@@ -175,6 +209,26 @@ impl Limit {
                 "limit_ns_per_frame_per_side",
                 round(frame_side_cost(c, len) * 1e9, 4).into(),
             )],
+            Limit::P2P { len, wire, cores } => {
+                let (roundtrip, halves) = super::eth::snap_names(len);
+                let snappy = match (cores, halves) {
+                    (2, Some((a, b))) => format!("{a} (sender) / {b} (receiver)"),
+                    _ => roundtrip.to_string(),
+                };
+                vec![
+                    ("limit_wire_body_bytes", (wire as u64).into()),
+                    ("limit_cores", cores.into()),
+                    ("limit_snappy_from", snappy.into()),
+                    (
+                        "limit_ns_per_frame_per_side",
+                        round(frame_side_cost(c, wire) * 1e9, 4).into(),
+                    ),
+                    (
+                        "limit_ns_per_message",
+                        round(p2p_message_cost(c, len, wire, cores) * 1e9, 4).into(),
+                    ),
+                ]
+            }
         }
     }
 }
@@ -614,6 +668,29 @@ mod tests {
         assert!((limit - 1024.0 / (2.0 * side) / 1e6).abs() < 1e-9);
         // Payloads are padded to 16 bytes.
         assert_eq!(frame_side_cost(&c, 1009), frame_side_cost(&c, 1024));
+    }
+
+    #[test]
+    fn p2p_limit_counts_the_wire_frame_and_snappy() {
+        let mut c = synthetic_costs();
+        c.insert(super::super::eth::SNAP_ROUNDTRIP_1K, "MB/s", 1000.0);
+        c.insert(super::super::eth::SNAP_COMPRESS_1K, "MB/s", 1500.0);
+        c.insert(super::super::eth::SNAP_DECOMPRESS_1K, "MB/s", 3000.0);
+        let side = frame_side_cost(&c, 730);
+        // One core: both RLPx sides of the 730-byte wire frame + the round-trip of 1 KiB.
+        let one = 2.0 * side + 1024.0 / 1000e6;
+        assert!((p2p_message_cost(&c, 1024, 730, 1) - one).abs() < 1e-12);
+        let limit = Limit::P2P {
+            len: 1024,
+            wire: 730,
+            cores: 1,
+        };
+        assert!((limit.value(&c) - 1024.0 / one / 1e6).abs() < 1e-9);
+        // Two cores: the slower end, here the sender (compression is slower).
+        let two = side + 1024.0 / 1500e6;
+        assert!((p2p_message_cost(&c, 1024, 730, 2) - two).abs() < 1e-12);
+        // The wire frame, not the payload, pays the RLPx work.
+        assert!(frame_side_cost(&c, 730) < frame_side_cost(&c, 1024));
     }
 
     #[test]

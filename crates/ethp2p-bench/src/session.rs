@@ -220,6 +220,46 @@ pub(super) fn established(cfg: &Config, workers: usize, dialers: usize) -> Resul
     Ok(Box::new(move || run(run_time)))
 }
 
+/// Exactly `per_dialer` sessions from each of `dialers` dialer tasks through a
+/// fresh listening manager on a runtime with `workers` workers (0 =
+/// current_thread): a fixed amount of work for instruction counting
+/// (`examples/drive.rs`). Returns the sessions established.
+pub(crate) fn fixed_sessions(
+    workers: usize,
+    dialers: usize,
+    per_dialer: usize,
+) -> Result<u64, String> {
+    let rt = runtime(workers)?;
+    rt.block_on(async move {
+        let (listener, addr) = bind().await?;
+        let mgr = manager(SessionsConfig::default(), addr.port());
+        let id = mgr.local_id();
+        spawn_listener(mgr, listener, Arc::new(AtomicU64::new(0)), true);
+        let tasks: Vec<_> = (0..dialers)
+            .map(|_| {
+                let mut ring: Vec<SessionManager> = (0..RING)
+                    .map(|_| manager(SessionsConfig::default(), 0))
+                    .collect();
+                tokio::spawn(async move {
+                    let mut ok = 0u64;
+                    for i in 0..per_dialer {
+                        let m = &mut ring[i % RING];
+                        if m.dial_outbound(addr, id).is_ok() && dial_outcome(m).await {
+                            ok += 1;
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.map_err(|e| e.to_string())?;
+        }
+        Ok(total)
+    })
+}
+
 /// Round-trip percentiles of one run, shared by the runners of one measurement group.
 #[derive(Default, Clone, Copy)]
 pub(super) struct RttRun {

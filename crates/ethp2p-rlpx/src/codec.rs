@@ -12,7 +12,7 @@
 
 use crate::{
     error::FrameError,
-    mac::{tags_equal, MacHash, MacState},
+    mac::{mac_cipher, tags_equal, MacHash, MacState},
     secrets::Secrets,
 };
 use aes::cipher::{KeyIvInit, StreamCipher};
@@ -52,6 +52,8 @@ pub struct FrameCodec<H: MacHash = Keccak256> {
     ingress_aes: Aes256Ctr,
     egress_mac: MacState<H>,
     ingress_mac: MacState<H>,
+    /// AES-256 under the mac-secret, for both MAC states.
+    mac_cipher: aes::Aes256,
     state: ReadState,
     max_frame_size: usize,
 }
@@ -79,8 +81,9 @@ impl<H: MacHash> FrameCodec<H> {
         Self {
             egress_aes: Aes256Ctr::new(&aes.into(), &iv.into()),
             ingress_aes: Aes256Ctr::new(&aes.into(), &iv.into()),
-            egress_mac: MacState::new(&mac, egress),
-            ingress_mac: MacState::new(&mac, ingress),
+            egress_mac: MacState::new(egress),
+            ingress_mac: MacState::new(ingress),
+            mac_cipher: mac_cipher(&mac),
             state: ReadState::Header,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
         }
@@ -112,7 +115,7 @@ impl<H: MacHash> FrameCodec<H> {
         header[..3].copy_from_slice(&(size as u32).to_be_bytes()[1..]);
         header[3..6].copy_from_slice(&HEADER_DATA);
         self.egress_aes.apply_keystream(&mut header);
-        let header_mac = self.egress_mac.header_mac(&header);
+        let header_mac = self.egress_mac.header_mac(&self.mac_cipher, &header);
         dst.put_slice(&header);
         dst.put_slice(&header_mac);
 
@@ -123,7 +126,7 @@ impl<H: MacHash> FrameCodec<H> {
         dst.put_bytes(0, padded(size) - size);
         let body = &mut dst[start..];
         self.egress_aes.apply_keystream(body);
-        let body_mac = self.egress_mac.body_mac(body);
+        let body_mac = self.egress_mac.body_mac(&self.mac_cipher, body);
         dst.put_slice(&body_mac);
         Ok(())
     }
@@ -138,7 +141,7 @@ impl<H: MacHash> FrameCodec<H> {
                     }
                     let mut header = [0u8; 16];
                     header.copy_from_slice(&src[..16]);
-                    let expected = self.ingress_mac.header_mac(&header);
+                    let expected = self.ingress_mac.header_mac(&self.mac_cipher, &header);
                     if !tags_equal(&src[16..32], &expected) {
                         return Err(FrameError::HeaderMacMismatch);
                     }
@@ -164,7 +167,9 @@ impl<H: MacHash> FrameCodec<H> {
                     if src.len() < body_len + 16 {
                         return Ok(None);
                     }
-                    let expected = self.ingress_mac.body_mac(&src[..body_len]);
+                    let expected = self
+                        .ingress_mac
+                        .body_mac(&self.mac_cipher, &src[..body_len]);
                     if !tags_equal(&src[body_len..body_len + 16], &expected) {
                         return Err(FrameError::BodyMacMismatch);
                     }
@@ -332,6 +337,13 @@ mod tests {
         let mut src = BytesMut::from(&wire[..32]);
         assert!(b.decode_frame(&mut src).unwrap().is_none());
         assert!(src.capacity() <= PREALLOC_LIMIT, "{}", src.capacity());
+    }
+
+    #[test]
+    fn a_codec_holds_one_mac_cipher() {
+        // Two AES-256-CTR states, one AES-256 for both MACs, two Keccak states.
+        let size = std::mem::size_of::<FrameCodec>();
+        assert!(size <= 4000, "FrameCodec is {size} bytes");
     }
 
     #[test]

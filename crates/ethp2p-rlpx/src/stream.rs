@@ -187,7 +187,20 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
                 self.rbuf.reserve(self.read_hint);
             }
             let spare = self.rbuf.capacity() - self.rbuf.len();
-            match ready!(poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf)) {
+            let read = match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf) {
+                Poll::Ready(r) => r,
+                Poll::Pending => {
+                    // Nothing buffered and nothing arriving: an idle connection
+                    // holds no read buffer (the next read allocates one of the
+                    // size busy reads grew to). Frames already handed out keep
+                    // their own share of the old allocation alive.
+                    if self.rbuf.is_empty() {
+                        self.rbuf = BytesMut::new();
+                    }
+                    return Poll::Pending;
+                }
+            };
+            match read {
                 Ok(0) => self.eof = true,
                 // A read that filled the room offered: more is waiting, offer more next time.
                 Ok(n) if n >= spare => self.read_hint = (self.read_hint * 2).min(MAX_READ_CHUNK),

@@ -284,3 +284,33 @@ async fn frame_errors_are_typed() {
     let e: RlpxError = FrameError::BodyMacMismatch.into();
     assert!(e.is_protocol_error());
 }
+
+#[tokio::test]
+async fn an_idle_stream_holds_no_read_buffer() {
+    let (a_io, b_io) = tokio::io::duplex(64 * 1024);
+    let (a_key, b_key) = (generate_secret_key(), generate_secret_key());
+    let b_id = peer_id_from_secret_key(&b_key);
+    let server = tokio::spawn(async move { accept(b_io, &b_key, T).await });
+    let mut a = connect(a_io, &a_key, b_id, T).await.unwrap();
+    let mut b = server.await.unwrap().unwrap();
+    a.send(Bytes::from(vec![7u8; 3000])).await.unwrap();
+    assert_eq!(b.next().await.unwrap().unwrap().len(), 3000);
+    // Nothing more arrives: the read that finds nothing gives the buffer back.
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(b.poll_next_frame(&mut cx).is_pending());
+    assert_eq!(b.buffer_capacity(), 0);
+    // A partial frame is kept while the rest is awaited.
+    let mut wire = bytes::BytesMut::new();
+    a.codec_mut()
+        .encode_parts(&[&[9u8; 100]], &mut wire)
+        .unwrap();
+    a.get_mut().write_all(&wire[..50]).await.unwrap();
+    while b.buffer_capacity() == 0 || b.poll_next_frame(&mut cx).is_ready() {
+        tokio::task::yield_now().await;
+        let _ = b.poll_next_frame(&mut cx);
+    }
+    assert!(b.buffer_capacity() > 0);
+    a.get_mut().write_all(&wire[50..]).await.unwrap();
+    assert_eq!(&b.next().await.unwrap().unwrap()[..], &[9u8; 100][..]);
+}

@@ -16,7 +16,10 @@
 use crate::{
     config::SessionsConfig,
     error::{ActiveSessionError, RequestError},
-    handle::{EthResponder, PeerMessage, QueueGauge, SessionCommand, SessionId, SnapResponder},
+    handle::{
+        EthResponder, PeerMessage, ProtocolCommand, QueueGauge, SessionCommand, SessionId,
+        SnapResponder,
+    },
     layout::{ConnectionLayout, SnapSlot},
     metrics,
     requests::{RequestTimeouts, RequestTracker, ResponseKind, ResponseOutcome},
@@ -215,6 +218,10 @@ struct State {
     encode_buf: Vec<u8>,
 }
 
+/// Queued bytes above which a wake writes before handling more; below it the
+/// writes of one poll leave together when the task goes to sleep.
+const WRITE_BATCH: usize = 64 * 1024;
+
 /// Capacity of the reused encode buffer kept between messages.
 const ENCODE_BUF_KEEP: usize = 64 * 1024;
 
@@ -378,9 +385,13 @@ impl State {
     }
 
     fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
-        // Always drive queued writes.
-        if let Poll::Ready(Err(e)) = self.s.conn.poll_flush(cx) {
-            return Poll::Ready(Wake::WriteError(e));
+        // Writes are batched: what the wakes of one poll queue leaves in one
+        // write when the task is about to sleep (below), or here once a batch
+        // has grown large.
+        if self.s.conn.pending_write_bytes() >= WRITE_BATCH {
+            if let Poll::Ready(Err(e)) = self.s.conn.poll_flush(cx) {
+                return Poll::Ready(Wake::WriteError(e));
+            }
         }
         self.rearm();
         match self.s.disconnect_rx.poll_recv(cx) {
@@ -431,11 +442,18 @@ impl State {
                 return Poll::Ready(w);
             }
         }
-        // Reading may have queued our keepalive Ping or an owed Pong: write
-        // them now, since an idle session has no other event to wake it.
-        if self.s.conn.pending_write_bytes() > 0 {
-            if let Poll::Ready(Err(e)) = self.s.conn.poll_flush(cx) {
-                return Poll::Ready(Wake::WriteError(e));
+        // About to sleep: write the batch the earlier wakes queued (and a
+        // keepalive Ping or an owed Pong reading queued), then let the
+        // write-stall rule see what is left.
+        let written = self.s.conn.bytes_written();
+        if let Poll::Ready(Err(e)) = self.s.conn.poll_flush(cx) {
+            return Poll::Ready(Wake::WriteError(e));
+        }
+        if self.s.conn.bytes_written() != written || self.s.conn.pending_write_bytes() > 0 {
+            self.rearm();
+            if self.timer_at.is_some() && self.timer.as_mut().poll(cx).is_ready() {
+                self.timer_at = None;
+                return Poll::Ready(Wake::Timer);
             }
         }
         Poll::Pending
@@ -659,7 +677,8 @@ impl State {
                 request.set_request_id(id);
                 self.send_snap(&request)
             }
-            SessionCommand::Protocol { name, id, payload } => {
+            SessionCommand::Protocol(cmd) => {
+                let ProtocolCommand { name, id, payload } = *cmd;
                 let Some(index) = self.s.conn.shared_capabilities().index_of(&name) else {
                     metrics::dropped_outgoing();
                     return None;

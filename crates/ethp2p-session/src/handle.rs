@@ -108,15 +108,21 @@ pub(crate) enum SessionCommand {
         /// Where the answer goes.
         response: oneshot::Sender<Result<SnapMessage, RequestError>>,
     },
-    /// Send a message of an extra sub-protocol.
-    Protocol {
-        /// Protocol name.
-        name: String,
-        /// Relative message id.
-        id: u8,
-        /// Uncompressed payload.
-        payload: bytes::Bytes,
-    },
+    /// Send a message of an extra sub-protocol (boxed, like the others: every
+    /// session's command channel holds a block of 32 commands from the start,
+    /// so the command's size is idle memory).
+    Protocol(Box<ProtocolCommand>),
+}
+
+/// A message of an extra sub-protocol to send.
+#[derive(Debug)]
+pub(crate) struct ProtocolCommand {
+    /// Protocol name.
+    pub name: String,
+    /// Relative message id.
+    pub id: u8,
+    /// Uncompressed payload.
+    pub payload: bytes::Bytes,
 }
 
 /// A message from a remote peer, delivered to the owner.
@@ -281,5 +287,16 @@ impl PendingSessionHandle {
     /// The dialed peer (outbound only).
     pub fn peer_id(&self) -> Option<PeerId> {
         self.peer_id
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Every session's command channel allocates a block of 32 commands when
+    /// it is created: a command's size is paid by every idle session.
+    #[test]
+    fn a_command_is_small() {
+        let size = std::mem::size_of::<super::SessionCommand>();
+        assert!(size <= 24, "SessionCommand is {size} bytes");
     }
 }

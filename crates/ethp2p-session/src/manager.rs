@@ -8,8 +8,8 @@ use crate::{
         ActiveSessionError, ExceedsSessionLimit, PendingSessionError, RequestError, SendError,
     },
     handle::{
-        ActiveSessionHandle, Direction, PeerInfo, PeerMessage, PendingSessionHandle, QueueGauge,
-        SessionCommand, SessionId,
+        ActiveSessionHandle, Direction, PeerInfo, PeerMessage, PendingSessionHandle,
+        ProtocolCommand, QueueGauge, SessionCommand, SessionId,
     },
     metrics,
     pending::{self, Established, PendingContext, PendingEvent, PendingStart, Target},
@@ -531,11 +531,11 @@ impl SessionManager {
     ) -> Result<(), SendError> {
         self.command(
             peer,
-            SessionCommand::Protocol {
+            SessionCommand::Protocol(Box::new(ProtocolCommand {
                 name: name.to_owned(),
                 id,
                 payload,
-            },
+            })),
         )
     }
 

@@ -430,3 +430,74 @@ async fn idle_sessions_keep_each_other_alive() {
     assert_eq!(a.mgr.counts().active_outbound, 1);
     assert_eq!(b.mgr.counts().active_inbound, 1);
 }
+
+/// A TCP stream that counts the writes the session makes on it.
+struct CountingStream {
+    inner: tokio::net::TcpStream,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tokio::io::AsyncRead for CountingStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for CountingStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn queued_commands_leave_in_one_write() {
+    let mut b = Node::default().await;
+    // An inbound session on b over a counted stream, dialed by c.
+    let mut c = Node::default().await;
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    c.mgr.dial_outbound(b.addr, b.id).unwrap();
+    let (s, addr) = b.listener.accept().await.unwrap();
+    let local = s.local_addr().ok();
+    let counted = CountingStream {
+        inner: s,
+        writes: writes.clone(),
+    };
+    b.mgr.on_incoming(counted, addr, local).unwrap();
+    let cid = c.id;
+    wait_for!(&mut [&mut b, &mut c], 0, SessionEvent::SessionEstablished { .. } => ());
+    wait_for!(&mut [&mut b, &mut c], 1, SessionEvent::SessionEstablished { .. } => ());
+    let before = writes.load(std::sync::atomic::Ordering::Relaxed);
+    // 20 broadcasts queued at once (the command buffer holds 32) reach the
+    // session in one poll: they leave together, not one write each.
+    let tx = EthMessage::Transactions(RawList::from_encoded_items([[0x83u8, 1, 2, 3]]).unwrap());
+    for _ in 0..20 {
+        b.mgr.send_message(&cid, tx.clone()).unwrap();
+    }
+    for _ in 0..20 {
+        wait_for!(&mut [&mut b, &mut c], 1, SessionEvent::ValidMessage { message: PeerMessage::Eth(EthMessage::Transactions(_)), .. } => ());
+    }
+    let used = writes.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert!(used <= 2, "20 queued messages took {used} writes");
+}

@@ -379,7 +379,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
 
     /// Memory held by buffers (read, write, compression scratch).
     pub fn buffer_capacity(&self) -> usize {
-        self.inner.buffer_capacity() + self.snappy.scratch.capacity()
+        self.inner.buffer_capacity() + self.snappy.capacity()
     }
 
     /// Releases every empty buffer (after the handshakes, before going idle).
@@ -530,7 +530,16 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> P2PStream<Io> {
             self.flush_before_read = false;
         }
         loop {
-            let mut frame = match ready!(self.inner.poll_next_frame(cx)) {
+            let next = match self.inner.poll_next_frame(cx) {
+                Poll::Ready(next) => next,
+                Poll::Pending => {
+                    // Nothing arriving: an idle stream keeps no chunk of
+                    // decompressed messages.
+                    self.snappy.release_chunk();
+                    return Poll::Pending;
+                }
+            };
+            let mut frame = match next {
                 None => return Poll::Ready(None),
                 Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
                 Some(Ok(f)) => f,

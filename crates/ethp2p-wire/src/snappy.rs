@@ -3,6 +3,13 @@
 use crate::error::P2PError;
 use bytes::BytesMut;
 
+/// Messages up to this size are decompressed into a shared chunk ([`CHUNK`]
+/// bytes) instead of an allocation of their own.
+const SMALL_MAX: usize = 4 * 1024;
+/// Size of the chunk small messages are cut from: one retained small message
+/// pins at most this much.
+const CHUNK: usize = 16 * 1024;
+
 /// Reusable snappy state: one encoder, one decoder, one scratch buffer.
 /// The encoder (2 KiB of hash table, 32 KiB once a large message was
 /// compressed) is created on first use and dropped by [`Snappy::release`], so
@@ -12,6 +19,10 @@ pub(crate) struct Snappy {
     decoder: snap::raw::Decoder,
     /// Compression output, reused across messages.
     pub(crate) scratch: Vec<u8>,
+    /// The chunk small decompressed messages are cut from: each message is
+    /// a `split_to` of it, so a run of small messages shares one allocation,
+    /// which is reused once every message cut from it is dropped.
+    chunk: BytesMut,
 }
 
 impl Default for Snappy {
@@ -20,6 +31,7 @@ impl Default for Snappy {
             encoder: None,
             decoder: snap::raw::Decoder::new(),
             scratch: Vec::new(),
+            chunk: BytesMut::new(),
         }
     }
 }
@@ -52,6 +64,18 @@ impl Snappy {
     pub(crate) fn release(&mut self) {
         self.encoder = None;
         self.scratch = Vec::new();
+        self.release_chunk();
+    }
+
+    /// Lets go of the chunk small messages are cut from (messages still held
+    /// keep their part of it alive).
+    pub(crate) fn release_chunk(&mut self) {
+        self.chunk = BytesMut::new();
+    }
+
+    /// Memory held by the scratch buffer and the chunk.
+    pub(crate) fn capacity(&self) -> usize {
+        self.scratch.capacity() + self.chunk.capacity()
     }
 
     /// Releases an oversized scratch buffer.
@@ -67,18 +91,67 @@ impl Snappy {
         if len > max {
             return Err(P2PError::MessageTooBig { size: len, max });
         }
-        let mut out = BytesMut::zeroed(len);
-        let n = self
-            .decoder
-            .decompress(data, &mut out)
-            .map_err(|e| P2PError::Snappy(e.to_string()))?;
-        out.truncate(n);
-        Ok(out)
+        if len > SMALL_MAX {
+            let mut out = BytesMut::zeroed(len);
+            let n = self
+                .decoder
+                .decompress(data, &mut out)
+                .map_err(|e| P2PError::Snappy(e.to_string()))?;
+            out.truncate(n);
+            return Ok(out);
+        }
+        if self.chunk.capacity() < len {
+            // Reuses the chunk's allocation if every message cut from it is
+            // gone; otherwise starts a new one.
+            self.chunk.reserve(CHUNK);
+        }
+        self.chunk.resize(len, 0);
+        let n = match self.decoder.decompress(data, &mut self.chunk) {
+            Ok(n) => n,
+            Err(e) => {
+                self.chunk.clear();
+                return Err(P2PError::Snappy(e.to_string()));
+            }
+        };
+        Ok(self.chunk.split_to(n))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn small_messages_share_a_chunk_and_large_ones_do_not() {
+        let mut s = Snappy::default();
+        let small: Vec<u8> = (0..1000u32).map(|i| (i % 7) as u8).collect();
+        let comp = snap::raw::Encoder::new().compress_vec(&small).unwrap();
+        let a = s.decompress(&comp, 1 << 20).unwrap();
+        let b = s.decompress(&comp, 1 << 20).unwrap();
+        assert_eq!(&a[..], &small[..]);
+        assert_eq!(&b[..], &small[..]);
+        // b was cut right after a, from the same allocation.
+        assert_eq!(a.as_ptr() as usize + a.len(), b.as_ptr() as usize);
+        assert!(s.capacity() <= CHUNK);
+        // Once both are dropped and the chunk is used up, the next message
+        // reuses the chunk's allocation from its start.
+        let start = a.as_ptr() as usize;
+        drop((a, b));
+        let reused = (0..CHUNK / 1000 + 2).any(|_| {
+            let m = s.decompress(&comp, 1 << 20).unwrap();
+            m.as_ptr() as usize == start
+        });
+        assert!(reused, "the chunk was not reused");
+        // A large message gets its own buffer, outside the chunk.
+        let large = vec![3u8; SMALL_MAX + 1];
+        let comp = snap::raw::Encoder::new().compress_vec(&large).unwrap();
+        let d = s.decompress(&comp, 1 << 20).unwrap();
+        assert_eq!(&d[..], &large[..]);
+        // A bad payload leaves the chunk empty.
+        assert!(s.decompress(&[0x10, 0xff, 0xff], 1 << 20).is_err());
+        assert!(s.chunk.is_empty());
+    }
+
     #[test]
     fn precompressed_empty_list_is_what_snap_produces() {
         let c = snap::raw::Encoder::new().compress_vec(&[0xc0]).unwrap();
