@@ -25,6 +25,17 @@ pub(super) const ROUTED_P99: &str = "fetch.routed_latency_p99";
 pub(super) const DIRECT: &str = "fetch.direct_per_sec";
 pub(super) const DIRECT_P50: &str = "fetch.direct_latency_p50";
 pub(super) const DIRECT_P99: &str = "fetch.direct_latency_p99";
+/// Routed with only `PEERS` requests outstanding: the router's queue stays
+/// empty and each peer has its one request on the wire.
+pub(super) const ROUTED_EQ: &str = "fetch.routed_per_sec.in_flight50";
+/// Routed p50 latency at `PEERS` outstanding.
+pub(super) const ROUTED_EQ_P50: &str = "fetch.routed_latency_p50.in_flight50";
+/// `send_request` directly, `PEERS` callers each pinned to its own peer: the
+/// router's wire pattern (one request per session in flight) without the
+/// router.
+pub(super) const SPREAD_EQ: &str = "fetch.direct_per_sec.spread50";
+/// p50 latency of the spread direct row.
+pub(super) const SPREAD_EQ_P50: &str = "fetch.direct_latency_p50.spread50";
 /// Peers answering the router.
 pub(super) const PEERS: usize = 50;
 /// Requests kept outstanding.
@@ -48,19 +59,28 @@ struct Run {
     p99_us: f64,
 }
 
-type Pending = Pin<Box<dyn Future<Output = (Instant, Result<(), String>)>>>;
+/// One row's work: a run of the given length.
+type Work = Box<dyn FnMut(Duration) -> Result<Run, String>>;
 
-/// Keeps `IN_FLIGHT` requests made by `issue` outstanding for `run`.
-async fn keep_busy(run: Duration, mut issue: impl FnMut() -> Pending) -> Result<Run, String> {
-    let mut pending: FuturesUnordered<Pending> = (0..IN_FLIGHT).map(|_| issue()).collect();
+type Pending = Pin<Box<dyn Future<Output = (usize, Instant, Result<(), String>)>>>;
+
+/// Keeps `in_flight` requests outstanding for `run`. `issue(slot)` makes a
+/// request for caller `slot` (`0..in_flight`); when a request finishes, its
+/// caller issues the next.
+async fn keep_busy(
+    run: Duration,
+    in_flight: usize,
+    mut issue: impl FnMut(usize) -> Pending,
+) -> Result<Run, String> {
+    let mut pending: FuturesUnordered<Pending> = (0..in_flight).map(&mut issue).collect();
     let start = Instant::now();
     let deadline = start + run;
     let mut lat = Vec::new();
-    while let Some((sent, r)) = pending.next().await {
+    while let Some((slot, sent, r)) = pending.next().await {
         r?;
         lat.push(sent.elapsed().as_secs_f64() * 1e6);
         if Instant::now() < deadline {
-            pending.push(issue());
+            pending.push(issue(slot));
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
@@ -98,11 +118,13 @@ async fn manager(
 
 /// Sets up a router and `PEERS` peers over TCP loopback (each peer's
 /// manager answers requests empty: nobody takes its messages), then
-/// returns six runners: routed rate, p50, p99, direct rate, p50, p99 (the
-/// rate runners do the work, the others read their run).
-pub(super) fn routing(cfg: &Config) -> Result<[Runner; 6], String> {
+/// returns ten runners: routed rate, p50, p99, direct rate, p50, p99 (at
+/// `IN_FLIGHT`), then routed rate, p50 and spread direct rate, p50 (at
+/// `PEERS` in flight); the rate runners do the work, the others read their
+/// run.
+pub(super) fn routing(cfg: &Config) -> Result<[Runner; 10], String> {
     let rt: Rc<Runtime> = Rc::new(runtime(2)?);
-    let (router, peer0, _tasks) = rt.block_on(async {
+    let (router, ids, _tasks) = rt.block_on(async {
         let (router, t) = manager(0, true).await?;
         let addr = router.local_addr().ok_or("router not listening")?;
         let record = NodeRecord::new(router.local_id(), addr);
@@ -132,54 +154,81 @@ pub(super) fn routing(cfg: &Config) -> Result<[Runner; 6], String> {
             "ethp2p bench: {PEERS} peers connected to the router in {:.1} s",
             t0.elapsed().as_secs_f64()
         );
-        let peer0: PeerId = peers[0].local_id();
-        Ok::<_, String>((router, peer0, (tasks, peers)))
+        let ids: Vec<PeerId> = peers.iter().map(|p| p.local_id()).collect();
+        Ok::<_, String>((router, ids, (tasks, peers)))
     })?;
     let run_time = cfg.run_time();
 
     let fetch = router.fetch_client();
-    let rt1 = rt.clone();
-    let routed = move |run: Duration| -> Result<Run, String> {
+    let routed_at = |in_flight: usize| {
         let f = fetch.clone();
-        rt1.block_on(keep_busy(run, move || {
+        let rt = rt.clone();
+        move |run: Duration| -> Result<Run, String> {
             let f = f.clone();
-            Box::pin(async move {
-                let sent = Instant::now();
-                let r = f.get_headers(request()).await;
-                (sent, r.map(|_| ()).map_err(|e| format!("routed: {e}")))
-            })
-        }))
+            rt.block_on(keep_busy(run, in_flight, move |slot| {
+                let f = f.clone();
+                Box::pin(async move {
+                    let sent = Instant::now();
+                    let r = f.get_headers(request()).await;
+                    (
+                        slot,
+                        sent,
+                        r.map(|_| ()).map_err(|e| format!("routed: {e}")),
+                    )
+                })
+            }))
+        }
     };
-    let rt2 = rt.clone();
-    let direct = move |run: Duration| -> Result<Run, String> {
+    // Caller `slot` asks `pick(slot)`'s session directly.
+    let direct_at = |in_flight: usize, spread: bool| {
         let h = router.clone();
-        rt2.block_on(keep_busy(run, move || {
+        let rt = rt.clone();
+        let ids = ids.clone();
+        move |run: Duration| -> Result<Run, String> {
             let h = h.clone();
-            Box::pin(async move {
-                let sent = Instant::now();
-                let req = EthMessage::GetBlockHeaders(RequestPair {
-                    request_id: 0,
-                    message: request(),
-                });
-                let r = match h.send_request(peer0, req).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(format!("direct: {e:?}")),
-                    Err(e) => Err(format!("direct: {e}")),
+            let ids = ids.clone();
+            rt.block_on(keep_busy(run, in_flight, move |slot| {
+                let h = h.clone();
+                let peer = if spread {
+                    ids[slot % ids.len()]
+                } else {
+                    ids[0]
                 };
-                (sent, r)
-            })
-        }))
+                Box::pin(async move {
+                    let sent = Instant::now();
+                    let req = EthMessage::GetBlockHeaders(RequestPair {
+                        request_id: 0,
+                        message: request(),
+                    });
+                    let r = match h.send_request(peer, req).await {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(e)) => Err(format!("direct: {e:?}")),
+                        Err(e) => Err(format!("direct: {e}")),
+                    };
+                    (slot, sent, r)
+                })
+            }))
+        }
     };
+    let routed = routed_at(IN_FLIGHT);
+    let direct = direct_at(IN_FLIGHT, false);
+    let routed_eq = routed_at(PEERS);
+    let spread_eq = direct_at(PEERS, true);
     // Warm-up, and a check that both paths work.
     routed(run_time / 3)?;
     direct(run_time / 3)?;
+    routed_eq(run_time / 3)?;
+    spread_eq(run_time / 3)?;
     let keep = Rc::new(RefCell::new((rt, _tasks)));
 
-    let mut out: Vec<Runner> = Vec::with_capacity(6);
-    for work in [
-        Box::new(routed) as Box<dyn FnMut(Duration) -> Result<Run, String>>,
-        Box::new(direct),
-    ] {
+    let mut out: Vec<Runner> = Vec::with_capacity(10);
+    let works: [(Work, bool); 4] = [
+        (Box::new(routed), true),
+        (Box::new(direct), true),
+        (Box::new(routed_eq), false),
+        (Box::new(spread_eq), false),
+    ];
+    for (work, with_p99) in works {
         let shared = Rc::new(RefCell::new(Run::default()));
         let s = shared.clone();
         let k = keep.clone();
@@ -192,8 +241,10 @@ pub(super) fn routing(cfg: &Config) -> Result<[Runner; 6], String> {
         }));
         let s = shared.clone();
         out.push(Box::new(move || Ok(s.borrow().p50_us)));
-        out.push(Box::new(move || Ok(shared.borrow().p99_us)));
+        if with_p99 {
+            out.push(Box::new(move || Ok(shared.borrow().p99_us)));
+        }
     }
     out.try_into()
-        .map_err(|_| "six runners expected".to_string())
+        .map_err(|_| "ten runners expected".to_string())
 }

@@ -246,13 +246,17 @@ const LOOKUPS: [(&str, &str, usize, usize); 2] = [
 ];
 
 /// Request routing rows, in the order `fetch::routing` returns their runners.
-const FETCH: [&str; 6] = [
+const FETCH: [&str; 10] = [
     fetch::ROUTED,
     fetch::ROUTED_P50,
     fetch::ROUTED_P99,
     fetch::DIRECT,
     fetch::DIRECT_P50,
     fetch::DIRECT_P99,
+    fetch::ROUTED_EQ,
+    fetch::ROUTED_EQ_P50,
+    fetch::SPREAD_EQ,
+    fetch::SPREAD_EQ_P50,
 ];
 /// Issue 12's target: routing adds less than 10 % at 1,000 requests in flight.
 const FETCH_OVERHEAD_TARGET: f64 = 0.10;
@@ -806,15 +810,24 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
             } else {
                 "us"
             };
-            let path = if name.starts_with("fetch.routed") {
+            let routed = name.starts_with("fetch.routed");
+            let spread = name.ends_with(".spread50");
+            let path = if routed {
                 "FetchClient::get_headers (router: best idle capable peer, one in flight per peer and kind, structural checks)"
+            } else if spread {
+                "NetworkHandle::send_request, caller i always to peer i (one request per session in flight, as the router sends)"
             } else {
                 "NetworkHandle::send_request to one peer's session"
             };
+            let in_flight = if name.ends_with(".in_flight50") || spread {
+                fetch::PEERS
+            } else {
+                fetch::IN_FLIGHT
+            };
             all.push(
                 Measurement::new(name, unit, runner)
-                    .param("in_flight", fetch::IN_FLIGHT as u64)
-                    .param("peers", if name.starts_with("fetch.routed") { fetch::PEERS as u64 } else { 1 })
+                    .param("in_flight", in_flight as u64)
+                    .param("peers", if routed || spread { fetch::PEERS as u64 } else { 1 })
                     .param("path", path)
                     .param("request", "GetBlockHeaders from block 0, limit 0; each peer's manager answers empty BlockHeaders (valid for zero asked: nothing is retried)")
                     .param("transport", "TCP loopback, 51 NetworkManagers in one process")
@@ -984,12 +997,17 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
                 .param("ratio_inbound_one_core", stats::round(fig / inbound, 4));
         }
         // Issue 12: the routed rate against the direct rate of the same rounds.
-        if m.name == fetch::ROUTED || m.name == fetch::ROUTED_P50 || m.name == fetch::ROUTED_P99 {
-            let twin = match m.name {
-                fetch::ROUTED => fetch::DIRECT,
-                fetch::ROUTED_P50 => fetch::DIRECT_P50,
-                _ => fetch::DIRECT_P99,
-            };
+        // At 50 in flight the twin is the spread direct row: the same wire
+        // pattern (one request per session), so the ratio is the router's own cost.
+        let twin = match m.name {
+            fetch::ROUTED => Some(fetch::DIRECT),
+            fetch::ROUTED_P50 => Some(fetch::DIRECT_P50),
+            fetch::ROUTED_P99 => Some(fetch::DIRECT_P99),
+            fetch::ROUTED_EQ => Some(fetch::SPREAD_EQ),
+            fetch::ROUTED_EQ_P50 => Some(fetch::SPREAD_EQ_P50),
+            _ => None,
+        };
+        if let Some(twin) = twin {
             if let Some(d) = all.iter().find(|o| o.name == twin) {
                 let direct = median(&d.values);
                 record.limit = Some(direct);
@@ -997,7 +1015,7 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
                 record = record
                     .param("limit_from", twin)
                     .param("ratio_median_of_rounds", stats::round(median(&paired), 4));
-                if m.name == fetch::ROUTED {
+                if m.name == fetch::ROUTED || m.name == fetch::ROUTED_EQ {
                     // Extra time per request that routing costs, against the target.
                     let overhead = direct / fig - 1.0;
                     record = record

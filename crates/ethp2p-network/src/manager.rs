@@ -26,7 +26,7 @@ use ethp2p_session::{
     SessionManager, SessionManagerParams,
 };
 use ethp2p_wire::DisconnectReason;
-use futures::StreamExt;
+use futures::{stream::FuturesUnordered, StreamExt};
 use rand::{rngs::StdRng, RngCore, SeedableRng};
 use std::{
     collections::BTreeMap,
@@ -73,6 +73,33 @@ enum Internal {
     },
 }
 
+/// A routed request on the wire: resolves, in the manager's own task, to its
+/// [`Internal::FetchDone`] when the session answers or gives up. Polling these
+/// in place (rather than a spawned task per request that forwards the answer
+/// through a channel) saves a task and a channel message per request.
+struct SentFetch {
+    request_id: RequestId,
+    peer_id: PeerId,
+    rx: oneshot::Receiver<Result<EthMessage, RequestError>>,
+}
+
+impl std::future::Future for SentFetch {
+    type Output = Internal;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Internal> {
+        std::pin::Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| Internal::FetchDone {
+                request_id: self.request_id,
+                peer_id: self.peer_id,
+                result: r.unwrap_or(Err(RequestError::ConnectionClosed)),
+            })
+    }
+}
+
 /// The network: owns the listener, the sessions, the peer table and the
 /// request router. Build it with [`NetworkManager::new`], take its
 /// [`handle`](Self::handle) (and, if wanted, its [message
@@ -85,8 +112,10 @@ pub struct NetworkManager {
     throttle: InboundThrottle,
     commands: mpsc::Receiver<Command>,
     handle: NetworkHandle,
-    internal_tx: mpsc::UnboundedSender<Internal>,
-    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    /// Routed requests awaiting their session's answer; at most one per
+    /// peer and request kind (the router's rule), so bounded by three times
+    /// the established sessions.
+    sent_fetches: FuturesUnordered<SentFetch>,
     messages_tx: Option<mpsc::Sender<IncomingMessage>>,
     messages_rx: Option<mpsc::Receiver<IncomingMessage>>,
     tx_messages_tx: Option<mpsc::Sender<IncomingMessage>>,
@@ -177,7 +206,6 @@ impl NetworkManager {
                 events,
             }),
         };
-        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let (messages_tx, messages_rx) = mpsc::channel(config.message_buffer.max(1));
         let (tx_messages_tx, tx_messages_rx) = mpsc::channel(config.message_buffer.max(1));
         Self {
@@ -188,8 +216,7 @@ impl NetworkManager {
             throttle: InboundThrottle::new(config.inbound_throttle),
             commands,
             handle,
-            internal_tx,
-            internal_rx,
+            sent_fetches: FuturesUnordered::new(),
             messages_tx: Some(messages_tx),
             messages_rx: Some(messages_rx),
             tx_messages_tx: Some(tx_messages_tx),
@@ -242,17 +269,25 @@ impl NetworkManager {
             // Nobody took the gossip stream: gossip goes with the rest.
             self.tx_messages_tx = None;
         }
+        // One timer, moved only when the peers manager's deadline moves (not
+        // a fresh timer registered on every turn of the loop).
+        let timer = tokio::time::sleep_until(self.peers.poll_timeout());
+        tokio::pin!(timer);
         loop {
             self.apply_actions();
-            let timer = tokio::time::sleep_until(self.peers.poll_timeout());
-            tokio::pin!(timer);
+            let deadline = self.peers.poll_timeout();
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
             tokio::select! {
                 biased;
                 cmd = self.commands.recv() => match cmd {
                     Some(cmd) => self.on_command(cmd),
                     None => break,
                 },
-                Some(internal) = self.internal_rx.recv() => self.on_internal(internal),
+                Some(internal) = self.sent_fetches.next(), if !self.sent_fetches.is_empty() => {
+                    self.on_internal(internal)
+                }
                 ev = self.sessions.next() => {
                     if let Some(ev) = ev {
                         self.on_session_event(ev);
@@ -599,14 +634,10 @@ impl NetworkManager {
                     .unwrap_or(EthVersion::Eth69);
                 let msg = request_message(request, version);
                 let rx = self.sessions.send_request(&peer_id, msg);
-                let tx = self.internal_tx.clone();
-                tokio::spawn(async move {
-                    let result = rx.await.unwrap_or(Err(RequestError::ConnectionClosed));
-                    let _ = tx.send(Internal::FetchDone {
-                        request_id,
-                        peer_id,
-                        result,
-                    });
+                self.sent_fetches.push(SentFetch {
+                    request_id,
+                    peer_id,
+                    rx,
                 });
             }
             FetchAction::Failed { request_id, error } => {

@@ -321,6 +321,10 @@ pub struct FetchRouter {
     normal: VecDeque<RequestId>,
     actions: VecDeque<FetchAction>,
     next_id: u64,
+    /// Per [`RequestKind`], how many registered peers have nothing of that
+    /// kind in flight. When it is zero, a submission queues without
+    /// scanning the peers (the common case under load).
+    idle: [usize; 3],
 }
 
 impl FetchRouter {
@@ -357,14 +361,22 @@ impl FetchRouter {
     /// A session is established: the peer can take requests. For a peer
     /// already registered only the capabilities are replaced.
     pub fn add_peer(&mut self, peer_id: PeerId, caps: PeerCapabilities) {
-        self.peers
-            .entry(peer_id)
-            .and_modify(|slot| slot.caps = caps)
-            .or_insert(PeerSlot {
-                caps,
-                in_flight: [None; 3],
-                history: 0,
-            });
+        match self.peers.get_mut(&peer_id) {
+            Some(slot) => slot.caps = caps,
+            None => {
+                self.peers.insert(
+                    peer_id,
+                    PeerSlot {
+                        caps,
+                        in_flight: [None; 3],
+                        history: 0,
+                    },
+                );
+                for n in &mut self.idle {
+                    *n += 1;
+                }
+            }
+        }
         for kind in RequestKind::ALL {
             self.dispatch_to(peer_id, kind);
         }
@@ -394,6 +406,11 @@ impl FetchRouter {
         let Some(slot) = self.peers.remove(&peer_id) else {
             return;
         };
+        for (n, busy) in self.idle.iter_mut().zip(&slot.in_flight) {
+            if busy.is_none() {
+                *n -= 1;
+            }
+        }
         for id in slot.in_flight.into_iter().flatten().rev() {
             let Some(entry) = self.requests.get_mut(&id) else {
                 continue;
@@ -501,7 +518,9 @@ impl FetchRouter {
         let kind = entry.request.kind();
         let cancelled = entry.cancelled;
         if let Some(slot) = self.peers.get_mut(&peer_id) {
-            slot.in_flight[kind.index()] = None;
+            if slot.in_flight[kind.index()].take().is_some() {
+                self.idle[kind.index()] += 1;
+            }
             slot.record(verdict.is_likely_bad());
         }
         trace!(?request_id, %peer_id, ?verdict, "answer checked");
@@ -536,7 +555,9 @@ impl FetchRouter {
         let kind = entry.request.kind();
         let cancelled = entry.cancelled;
         if let Some(slot) = self.peers.get_mut(&peer_id) {
-            slot.in_flight[kind.index()] = None;
+            if slot.in_flight[kind.index()].take().is_some() {
+                self.idle[kind.index()] += 1;
+            }
             if failure == RequestFailure::Timeout {
                 slot.record(true);
             }
@@ -577,6 +598,17 @@ impl FetchRouter {
     /// `avoid` only when no other is idle.
     fn best_idle_peer(&self, request: &FetchRequest, avoid: &[PeerId]) -> Option<PeerId> {
         let kind = request.kind().index();
+        debug_assert_eq!(
+            self.idle[kind],
+            self.peers
+                .values()
+                .filter(|p| p.in_flight[kind].is_none())
+                .count(),
+            "idle count out of step with the peers"
+        );
+        if self.idle[kind] == 0 {
+            return None;
+        }
         let required = request.required_range();
         self.peers
             .iter()
@@ -593,7 +625,9 @@ impl FetchRouter {
             return;
         };
         let kind = entry.request.kind();
-        slot.in_flight[kind.index()] = Some(request_id);
+        if slot.in_flight[kind.index()].replace(request_id).is_none() {
+            self.idle[kind.index()] -= 1;
+        }
         entry.peer = Some(peer_id);
         entry.attempts = entry.attempts.saturating_add(1);
         entry.tried.push(peer_id);

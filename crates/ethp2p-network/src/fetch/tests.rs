@@ -742,6 +742,15 @@ fn assert_router_consistent(r: &FetchRouter) {
         }
     }
     assert!(r.requests.len() <= r.config.max_requests);
+    // The idle counts that let a submission skip the peer scan.
+    for kind in RequestKind::ALL {
+        let idle = r
+            .peers
+            .values()
+            .filter(|p| p.in_flight[kind.index()].is_none())
+            .count();
+        assert_eq!(r.idle[kind.index()], idle, "{kind:?} idle count");
+    }
 }
 
 /// Random peers joining and leaving, range updates, submissions, answers
