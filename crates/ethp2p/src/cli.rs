@@ -13,12 +13,22 @@ use std::{
 };
 
 /// ethp2p: an Ethereum devp2p node and networking toolkit.
+///
+/// Without a subcommand it runs the node: `ethp2p --port 0` is `ethp2p node
+/// --port 0`. A subcommand's own flags follow its name.
 #[derive(Debug, Parser)]
 #[command(name = "ethp2p", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct Cli {
     /// What to run; `node` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The node's flags, taken when no subcommand is named.
+    #[command(
+        flatten,
+        next_help_heading = "Node options (without a subcommand, as `ethp2p node`)"
+    )]
+    pub node: Box<NodeArgs>,
 }
 
 /// The subcommands.

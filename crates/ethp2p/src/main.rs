@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Node(args)) => node::run(*args),
-        None => node::run(cli::NodeArgs::default()),
+        None => node::run(*cli.node),
     }
 }
 

@@ -50,17 +50,34 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 const EVENT_BUFFER: usize = 1024;
 const COMMAND_BUFFER: usize = 64;
 
+/// The log filter of `-q`, no flag and each `-v`: every level adds to the
+/// one before it. `RUST_LOG`, when set, replaces it.
+///
+/// | flag    | ethp2p crates           | dependencies |
+/// |---------|-------------------------|--------------|
+/// | `-q`    | warn                    | warn         |
+/// | (none)  | info (sessions: warn)   | info (jsonrpsee: warn) |
+/// | `-v`    | info, sessions included | info         |
+/// | `-vv`   | debug                   | info         |
+/// | `-vvv`  | trace                   | debug        |
+/// | `-vvvv` | trace                   | trace        |
+///
+/// (`ethp2p` as a target prefix covers every `ethp2p_*` crate.)
+pub(crate) fn log_filter(verbose: u8, quiet: bool) -> &'static str {
+    if quiet {
+        return "warn";
+    }
+    match verbose {
+        0 => "info,ethp2p_session=warn,jsonrpsee=warn",
+        1 => "info",
+        2 => "info,ethp2p=debug",
+        3 => "debug,ethp2p=trace",
+        _ => "trace",
+    }
+}
+
 fn init_logging(cfg: &NodeConfig) {
-    let level = if cfg.quiet {
-        "warn"
-    } else {
-        match cfg.verbose {
-            0 => "info,ethp2p_session=warn,jsonrpsee=warn",
-            1 => "info",
-            2 => "debug",
-            _ => "trace",
-        }
-    };
+    let level = log_filter(cfg.verbose, cfg.quiet);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
@@ -224,6 +241,14 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     info!(chain = %chain.name, %local_addr, datadir = %node_datadir, "ethp2p node started");
+    debug!(
+        max_inbound = cfg.max_inbound,
+        max_outbound = cfg.max_outbound,
+        eth_versions = ?cfg.eth_versions,
+        discovery = cfg.discovery,
+        bootnodes = bootnodes.len(),
+        "configuration"
+    );
     println!("{enode}");
 
     let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -814,6 +839,62 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The level a filter string gives `target` (longest matching target
+    /// prefix wins, as in `EnvFilter`), as a rank: warn 2 … trace 5.
+    fn rank(filter: &str, target: &str) -> u8 {
+        let rank = |l: &str| match l {
+            "error" => 1,
+            "warn" => 2,
+            "info" => 3,
+            "debug" => 4,
+            "trace" => 5,
+            other => panic!("level {other}"),
+        };
+        let mut best = (0usize, 0u8);
+        for d in filter.split(',') {
+            match d.split_once('=') {
+                Some((t, l)) if target.starts_with(t) && t.len() >= best.0 => {
+                    best = (t.len(), rank(l))
+                }
+                None if best.0 == 0 => best = (0, rank(d)),
+                _ => {}
+            }
+        }
+        best.1
+    }
+
+    #[test]
+    fn each_verbosity_level_adds_to_the_one_before() {
+        // Every directive is a valid EnvFilter.
+        for v in 0..5 {
+            tracing_subscriber::EnvFilter::try_new(log_filter(v, false)).unwrap();
+        }
+        let targets = [
+            "ethp2p::node",
+            "ethp2p_network::manager",
+            "ethp2p_session::active",
+            "hyper::proto",
+        ];
+        let steps: Vec<Vec<u8>> = [
+            (0, true),
+            (0, false),
+            (1, false),
+            (2, false),
+            (3, false),
+            (4, false),
+        ]
+        .iter()
+        .map(|&(v, q)| targets.iter().map(|t| rank(log_filter(v, q), t)).collect())
+        .collect();
+        for w in steps.windows(2) {
+            // Nothing gets quieter, something gets louder.
+            assert!(w[0].iter().zip(&w[1]).all(|(a, b)| a <= b), "{w:?}");
+            assert_ne!(w[0], w[1]);
+        }
+        // -vv: debug for ours, dependencies still at info.
+        assert_eq!(steps[3], [4, 4, 4, 3]);
+    }
 
     #[test]
     fn geth_chain_config_keys() {
