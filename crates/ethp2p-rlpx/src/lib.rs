@@ -29,7 +29,7 @@ pub mod secrets;
 pub mod stream;
 
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE};
-pub use enode::{NodeRecord, NodeRecordParseError};
+pub use enode::{EnodeHost, EnodeUrl, NodeRecord, NodeRecordParseError};
 pub use error::{EciesError, FrameError, HandshakeError, RlpxError};
 pub use handshake::{Initiator, Recipient};
 pub use key::{

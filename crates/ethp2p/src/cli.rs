@@ -6,7 +6,7 @@
 //! (see [`crate::config`]).
 
 use clap::{Parser, Subcommand};
-use ethp2p_rlpx::NodeRecord;
+use ethp2p_rlpx::{EnodeUrl, NodeRecord};
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
@@ -73,18 +73,18 @@ pub(crate) struct NodeArgs {
     /// Node secret key as 64 hex characters, as geth's --nodekeyhex (overrides the data directory's key).
     #[arg(long, value_name = "HEX", value_parser = parse_key)]
     pub nodekeyhex: Option<ethp2p_rlpx::SecretKey>,
-    /// Static peer, dialed and redialed when lost (repeatable).
+    /// Static peer, dialed and redialed when lost (repeatable); the host may be an IP or a DNS name (resolved once, at start).
     #[arg(long = "peer", value_name = "ENODE")]
-    pub peers: Vec<NodeRecord>,
-    /// Trusted peer: admitted even when the peer limits are full, and kept dialed (repeatable).
+    pub peers: Vec<EnodeUrl>,
+    /// Trusted peer: admitted even when the peer limits are full, and kept dialed (repeatable; IP or DNS name).
     #[arg(long = "trusted-peer", value_name = "ENODE")]
-    pub trusted_peers: Vec<NodeRecord>,
+    pub trusted_peers: Vec<EnodeUrl>,
     /// Do not dial the chain's bootnodes.
     #[arg(long)]
     pub no_bootnodes: bool,
-    /// Bootnodes, comma-separated enode URLs: replace the chain's list (discovery starts from them, and they are dialed).
+    /// Bootnodes, comma-separated enode URLs (IP or DNS name): replace the chain's list (discovery starts from them, and they are dialed).
     #[arg(long, value_name = "ENODES", value_delimiter = ',')]
-    pub bootnodes: Vec<NodeRecord>,
+    pub bootnodes: Vec<EnodeUrl>,
     /// A custom chain from a geth-style genesis.json (network id = config.chainId, genesis hash computed, fork schedule from the config); replaces --chain.
     #[arg(long, value_name = "FILE")]
     pub genesis: Option<PathBuf>,

@@ -377,7 +377,7 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
     };
     Ok(NodeConfig {
         ip_filter,
-        bootnode_list: a.bootnodes.clone(),
+        bootnode_list: crate::resolve::resolve_all(&a.bootnodes, "--bootnodes")?,
         discovery: !a.no_discovery,
         discovery_port: a.discovery_port.unwrap_or(listen.port()),
         dns: a.dns.clone(),
@@ -393,8 +393,8 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             (Some(_), Some(_)) => return Err("--nodekey: cannot be used with --nodekeyhex".into()),
             (None, None) => None,
         },
-        static_peers: a.peers,
-        trusted_peers: a.trusted_peers,
+        static_peers: crate::resolve::resolve_all(&a.peers, "--peer")?,
+        trusted_peers: crate::resolve::resolve_all(&a.trusted_peers, "--trusted-peer")?,
         bootnodes: !a.no_bootnodes,
         max_inbound,
         max_outbound,

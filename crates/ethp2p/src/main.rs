@@ -14,7 +14,9 @@ mod handshake;
 mod metrics;
 mod node;
 mod probe;
+mod resolve;
 mod rpc;
+mod rpc_transport;
 mod txs;
 
 use clap::{error::ErrorKind, Parser};

@@ -227,3 +227,159 @@ async fn each_v_adds_log_lines() {
     let quiet = spawn(&dir.path().join("q"), &["-q"]).await.stop().await;
     assert!(!has(&quiet, " INFO "), "{quiet}");
 }
+
+/// The 128-hex public key of an enode URL.
+fn pubkey(enode: &str) -> &str {
+    &enode["enode://".len().."enode://".len() + 128]
+}
+
+/// The TCP port of an enode URL.
+fn port(enode: &str) -> &str {
+    enode.rsplit(':').next().unwrap()
+}
+
+/// Waits until `node` lists a peer with this public key; returns its entry.
+async fn wait_peer(node: &Node, key: &str) -> Value {
+    eventually(&format!("peer {}…", &key[..8]), || async {
+        let peers = node.call("admin_peers", json!([])).await;
+        peers["result"]
+            .as_array()?
+            .iter()
+            .find(|p| p["enode"].as_str().unwrap_or("").contains(key))
+            .cloned()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enode_host_names_are_resolved_or_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = spawn(&dir.path().join("a"), &[]).await;
+    let by_name = format!("enode://{}@localhost:{}", pubkey(&a.enode), port(&a.enode));
+    // --peer with a host name: resolved at start, dialed, listed by its IP.
+    let b = spawn(&dir.path().join("b"), &["--peer", &by_name]).await;
+    let peer = wait_peer(&b, pubkey(&a.enode)).await;
+    assert!(peer["network"]["static"].as_bool().unwrap(), "{peer}");
+    let remote = peer["network"]["remoteAddress"].as_str().unwrap();
+    assert!(remote.starts_with("127.0.0.1:"), "{peer}");
+    b.stop().await;
+    // admin_addPeer with a host name over RPC.
+    let c = spawn(&dir.path().join("c"), &[]).await;
+    let added = c.call("admin_addPeer", json!([by_name])).await;
+    assert_eq!(added["result"], true, "{added}");
+    wait_peer(&c, pubkey(&a.enode)).await;
+    let bad = format!("enode://{}@no-such-host.invalid:30303", pubkey(&a.enode));
+    let refused = c.call("admin_addPeer", json!([bad])).await;
+    let msg = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("cannot resolve host no-such-host.invalid"),
+        "{refused}"
+    );
+    c.stop().await;
+    // A name that does not resolve stops the node with one line naming the flag.
+    let d = dir.path().join("d").to_str().unwrap().to_string();
+    for flag in ["--peer", "--trusted-peer", "--bootnodes"] {
+        let (code, out, err) =
+            run_cli(&["--no-bootnodes", "--port", "0", "--datadir", &d, flag, &bad]).await;
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert!(out.is_empty(), "{flag}: {out}");
+        assert_eq!(err.lines().count(), 1, "{flag}: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: {flag}: cannot resolve host no-such-host.invalid"
+            )),
+            "{err}"
+        );
+        assert!(err.trim_end().ends_with("use an IP address"), "{err}");
+    }
+    // Not a host name at all: refused by the parser, naming the flag.
+    let (code, _, err) = run_cli(&[
+        "--no-bootnodes",
+        "--datadir",
+        &d,
+        "--peer",
+        &format!("enode://{}@bad_host:1", pubkey(&a.enode)),
+    ])
+    .await;
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--peer") && err.contains("invalid host"),
+        "{err}"
+    );
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_over_http_say_they_need_websocket() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = spawn(&dir.path().join("n"), &[]).await;
+    for (method, params) in [
+        ("admin_subscribe", json!(["peerEvents"])),
+        ("admin_peerEvents", json!([])),
+        ("eth_subscribe", json!(["newPendingTransactions"])),
+        ("ethp2p_subscribe", json!(["transactions"])),
+    ] {
+        let r = n.call(method, params).await;
+        let msg = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.starts_with("subscriptions need WebSocket"),
+            "{method}: {r}"
+        );
+        assert_eq!(r["error"]["code"], -32601, "{method}: {r}");
+    }
+    // Ordinary calls over HTTP are untouched.
+    let v = n.call("net_listening", json!([])).await;
+    assert_eq!(v["result"], true, "{v}");
+    n.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_by_the_exporter_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = spawn(&dir.path().join("n"), &["--metrics-addr", "127.0.0.1:0"]).await;
+    let url = n.metrics_url.clone().expect("metrics line");
+    let host = url
+        .strip_prefix("http://")
+        .and_then(|u| u.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("metrics URL {url}"))
+        .to_string();
+    let (status, get) = http(&host, "GET", "/metrics", &[], "").await;
+    assert!(status.contains(" 200 "), "{get}");
+    assert!(
+        get.to_ascii_lowercase()
+            .contains("content-type: text/plain"),
+        "{get}"
+    );
+    assert!(get.contains("# TYPE ethp2p_info gauge"), "{get}");
+    assert!(get.contains("ethp2p_info{"), "{get}");
+    // HEAD: the exporter (hyper) answers 200 with no body; it does not claim
+    // an empty document with `Content-Length: 0`.
+    let (status, head) = http(&host, "HEAD", "/metrics", &[], "").await;
+    assert!(status.contains(" 200 "), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-length: 0\r\n"),
+        "{head}"
+    );
+    let (_, body) = head.split_once("\r\n\r\n").unwrap();
+    assert!(body.is_empty(), "{head}");
+    // A taken --metrics-addr is one error line naming the flag.
+    let taken = host.clone();
+    let d = dir.path().join("d").to_str().unwrap().to_string();
+    let (code, out, err) = run_cli(&[
+        "--no-bootnodes",
+        "--port",
+        "0",
+        "--rpc-addr",
+        "127.0.0.1:0",
+        "--datadir",
+        &d,
+        "--metrics-addr",
+        &taken,
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: --metrics-addr"), "{err}");
+    n.stop().await;
+}
