@@ -6,6 +6,9 @@
 //! - [`fetch`]: the [`FetchRouter`](fetch::FetchRouter): routes header, body
 //!   and receipt requests to the best idle capable peer and checks the
 //!   answers' structure.
+//! - [`head`]: the [`HeadFollower`](head::HeadFollower): the head a
+//!   chain-less node announces, following the highest head a quorum of its
+//!   peers announced.
 //! - [`transactions`]: transaction gossip — decoding pooled and broadcast
 //!   transactions, validating announcements per eth version, the sans-IO
 //!   transaction fetcher, full-body / hash propagation, and the first-seen
@@ -28,6 +31,7 @@ mod event;
 pub mod failure;
 pub mod fetch;
 mod handle;
+pub mod head;
 mod manager;
 pub mod peers;
 pub mod transactions;

@@ -142,6 +142,12 @@ pub(crate) struct NodeArgs {
     /// Seconds a public source address must wait before connecting again (geth's inbound throttle; loopback and LAN addresses are exempt; 0 disables) [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = parse_throttle)]
     pub inbound_throttle: Option<f64>,
+    /// The head to announce (Status, eth/69 BlockRangeUpdate), as `<NUMBER>:<HASH>[:<TIMESTAMP>]`; the timestamp (which picks the fork id) defaults to the start time [default: the genesis block].
+    #[arg(long, value_name = "NUMBER:HASH[:TIME]", value_parser = parse_head)]
+    pub head: Option<HeadArg>,
+    /// Announce the head the peers announce: the highest block at least 2 eth/69 peers reached (1 when only 1 is connected); never moves back [default: off, the genesis or --head].
+    #[arg(long)]
+    pub follow_head: bool,
     /// Log format: text or json [default: text].
     #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
@@ -324,4 +330,43 @@ fn parse_eth_versions(s: &str) -> Result<EthVersions, String> {
     }
     v.sort_by(|a, b| b.cmp(a));
     Ok(EthVersions(v))
+}
+
+/// `--head`: a block to announce as our head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadArg {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: alloy_primitives::B256,
+    /// Block timestamp (Unix seconds), if given.
+    pub timestamp: Option<u64>,
+}
+
+fn parse_head(s: &str) -> Result<HeadArg, String> {
+    let mut parts = s.trim().split(':');
+    let (Some(number), Some(hash)) = (parts.next(), parts.next()) else {
+        return Err("expected <NUMBER>:<HASH>[:<TIMESTAMP>]".into());
+    };
+    let number = number
+        .parse()
+        .map_err(|_| format!("{number:?} is not a block number"))?;
+    let hash = hash
+        .parse()
+        .map_err(|_| format!("{hash:?} is not a 32-byte hex block hash"))?;
+    let timestamp = match parts.next() {
+        Some(t) => Some(
+            t.parse()
+                .map_err(|_| format!("{t:?} is not a Unix timestamp"))?,
+        ),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return Err("expected <NUMBER>:<HASH>[:<TIMESTAMP>]".into());
+    }
+    Ok(HeadArg {
+        number,
+        hash,
+        timestamp,
+    })
 }

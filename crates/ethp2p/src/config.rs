@@ -84,6 +84,10 @@ pub(crate) struct NodeConfig {
     pub ping_interval: Duration,
     /// eth versions advertised.
     pub eth_versions: Vec<ethp2p_eth::version::EthVersion>,
+    /// `--head`: the head to announce instead of the genesis block.
+    pub head: Option<crate::cli::HeadArg>,
+    /// `--follow-head`: announce the head the peers announce.
+    pub follow_head: bool,
     /// Log format.
     pub log_format: LogFormat,
     /// `-v` count.
@@ -196,7 +200,7 @@ pub(crate) fn parse_file(text: &str) -> Result<NodeArgs, String> {
 fn is_switch(key: &str) -> bool {
     matches!(
         key.replace('_', "-").as_str(),
-        "no-bootnodes" | "no-discovery" | "no-rpc" | "rpc-allow-external" | "quiet"
+        "no-bootnodes" | "no-discovery" | "no-rpc" | "rpc-allow-external" | "quiet" | "follow-head"
     )
 }
 
@@ -243,6 +247,8 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         ping_interval: cli.ping_interval.or(file.ping_interval),
         eth_versions: cli.eth_versions.or(file.eth_versions),
         log_format: cli.log_format.or(file.log_format),
+        head: cli.head.or(file.head),
+        follow_head: cli.follow_head || file.follow_head,
         // The command line's -v or -q replaces the file's choice.
         verbose: if cli.quiet {
             0
@@ -421,6 +427,8 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             .eth_versions
             .map(|v| v.0)
             .unwrap_or_else(|| ethp2p_eth::version::EthVersion::DEFAULT_ADVERTISED.to_vec()),
+        head: a.head,
+        follow_head: a.follow_head,
         log_format,
         verbose: a.verbose,
         quiet: a.quiet,

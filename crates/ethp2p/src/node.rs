@@ -20,10 +20,11 @@ use crate::{
 use alloy_rlp::Encodable;
 use ethp2p_eth::{
     chain::ChainSpec,
-    forkid::ForkActivation,
+    forkid::{ForkActivation, Head},
     message::{BlockRangeUpdate, EthMessage},
 };
 use ethp2p_network::{
+    head::HeadFollower,
     peers::{PeerKind, PeersConfig},
     IncomingMessage, NetworkConfig, NetworkEvent, NetworkHandle, NetworkManager,
 };
@@ -160,7 +161,17 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         .static_peers()
         .map_err(|e| format!("--datadir: {e}"))?;
     let client = client_version();
+    let start_head = match cfg.head {
+        Some(h) => Head {
+            number: h.number,
+            hash: h.hash,
+            timestamp: h.timestamp.unwrap_or_else(unix_now),
+            total_difficulty: chain.genesis_difficulty,
+        },
+        None => chain.genesis_head(),
+    };
     let mut net_cfg = NetworkConfig::new(key, chain.clone());
+    net_cfg.head = Some(start_head);
     net_cfg.client_id = client.clone();
     net_cfg.eth_versions = cfg.eth_versions.clone();
     net_cfg.inbound_throttle = cfg.inbound_throttle;
@@ -290,7 +301,11 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         local_id,
         net_events: net.event_listener(),
         events,
-        status: chain.status(&chain.genesis_head()),
+        status: chain.status(&start_head),
+        follower: cfg
+            .follow_head
+            .then(|| HeadFollower::new(start_head, ethp2p_network::head::DEFAULT_QUORUM)),
+        new_head: None,
         block_ranges: HashMap::new(),
         peer_stats: HashMap::new(),
         opened: 0,
@@ -335,6 +350,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
             },
             Some(m) = recv(&mut messages) => node.on_message(m.peer_id, m.message),
         }
+        node.apply_head().await;
     }
 
     info!("shutting down: sending ClientQuitting to every peer");
@@ -499,9 +515,54 @@ struct Node {
     /// Locked for the node's life; holds the static peers added over RPC.
     datadir: DataDir,
     saved_statics: BTreeMap<PeerId, NodeRecord>,
+    /// `--follow-head`: the peers' heads and the one we follow.
+    follower: Option<HeadFollower>,
+    /// A followed head not yet handed to the network.
+    new_head: Option<Head>,
+}
+
+/// Wall-clock seconds since the Unix epoch (0 if the clock is before it).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Node {
+    /// A peer announced its latest block: follow it if the rule says so.
+    fn peer_head(&mut self, peer: PeerId, number: u64, hash: alloy_primitives::B256) {
+        if let Some(f) = &mut self.follower {
+            if let Some(head) = f.on_peer_head(peer, number, hash, unix_now()) {
+                self.new_head = Some(head);
+            }
+        }
+    }
+
+    /// Hands a newly followed head to the network (the Status of new
+    /// sessions) and, when due, sends eth/69 peers a BlockRangeUpdate.
+    async fn apply_head(&mut self) {
+        let Some(head) = self.new_head.take() else {
+            return;
+        };
+        info!(number = head.number, hash = %head.hash, "following the peers' head");
+        if self.net.update_head(head).await.is_err() {
+            return;
+        }
+        self.status.set_head(head.number, head.hash);
+        let Some(update) = self.follower.as_mut().and_then(|f| f.block_range_update(0)) else {
+            return;
+        };
+        for p in self.net.peers().await.unwrap_or_default() {
+            if p.info.eth_version.has_block_range() {
+                let msg = EthMessage::BlockRangeUpdate(update);
+                if let Ok(Err(e)) = self.net.send_message(p.info.remote_id, msg).await {
+                    debug!(peer = %ethp2p_rlpx::node_id(&p.info.remote_id), %e, "BlockRangeUpdate not sent");
+                }
+            }
+        }
+    }
+
     /// Adds a peer of `kind` (bootnodes as basic candidates, static and
     /// trusted peers kept dialed).
     async fn add(&mut self, record: NodeRecord, kind: PeerKind) {
@@ -588,6 +649,10 @@ impl Node {
                 let ours = self.status.with_version(info.eth_version);
                 self.emit_msg("msgsend", &peer_id, "eth", 0, ours.length());
                 self.emit_msg("msgrecv", &peer_id, "eth", 0, info.status.length());
+                if info.eth_version.has_block_range() {
+                    let s = &info.status;
+                    self.peer_head(peer_id, s.latest_block, s.latest_block_hash);
+                }
             }
             NetworkEvent::SessionClosed {
                 peer_id,
@@ -597,6 +662,9 @@ impl Node {
                 ..
             } => {
                 self.block_ranges.remove(&peer_id);
+                if let Some(f) = &mut self.follower {
+                    f.on_peer_gone(&peer_id);
+                }
                 if let Some(stats) = self.peer_stats.remove(&peer_id) {
                     stats.log(&peer_id, "peer gone");
                 }
@@ -669,6 +737,7 @@ impl Node {
                 );
                 if let EthMessage::BlockRangeUpdate(r) = &m {
                     self.block_ranges.insert(peer_id, *r);
+                    self.peer_head(peer_id, r.latest, r.latest_hash);
                 }
                 debug!(peer = %ethp2p_rlpx::node_id(&peer_id), msg = m.id().name(), "message");
             }

@@ -383,3 +383,62 @@ async fn metrics_are_served_by_the_exporter_listener() {
     assert!(err.starts_with("error: --metrics-addr"), "{err}");
     n.stop().await;
 }
+
+/// `protocols.eth` of the peer with this key in `node`'s admin_peers, once
+/// its latest block is `number`.
+async fn wait_peer_head(node: &Node, key: &str, number: u64) -> Value {
+    eventually(
+        &format!("peer {}… at block {number}", &key[..8]),
+        || async {
+            let peer = wait_peer(node, key).await;
+            let eth = peer["protocols"]["eth"].clone();
+            (eth["latestBlock"] == number).then_some(eth)
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_is_set_by_flag_or_file_and_followed_from_peers() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = format!("0x{}", "ab".repeat(32));
+    let head = format!("1234:{hash}");
+    let a = spawn(&dir.path().join("a"), &["--head", &head]).await;
+    let info = a.call("admin_nodeInfo", json!([])).await;
+    assert_eq!(info["result"]["protocols"]["eth"]["head"], hash, "{info}");
+    // B follows: its only peer (A) announces 1234 in its eth/69 Status.
+    let a_url = a.enode.clone();
+    let b = spawn(&dir.path().join("b"), &["--follow-head", "--peer", &a_url]).await;
+    let eth = wait_peer_head(&b, pubkey(&a.enode), 1234).await;
+    assert_eq!(eth["latestBlockHash"], hash, "{eth}");
+    // C, connected to B, learns B's followed head (Status or BlockRangeUpdate).
+    let b_url = b.enode.clone();
+    let c = spawn(&dir.path().join("c"), &["--peer", &b_url]).await;
+    let eth = wait_peer_head(&c, pubkey(&b.enode), 1234).await;
+    assert_eq!(eth["latestBlockHash"], hash, "{eth}");
+    let b_log = b.stop().await;
+    assert!(b_log.contains("following the peers' head"), "{b_log}");
+    // A node that does not follow keeps announcing its genesis block.
+    let c_info = c.call("admin_nodeInfo", json!([])).await;
+    let genesis = c_info["result"]["protocols"]["eth"]["genesis"].clone();
+    assert_eq!(c_info["result"]["protocols"]["eth"]["head"], genesis);
+    c.stop().await;
+    a.stop().await;
+    // The same key in a config file.
+    let cfg = dir.path().join("node.toml");
+    std::fs::write(&cfg, format!("head = \"77:{hash}:1700000000\"\n")).unwrap();
+    let d = spawn(&dir.path().join("d"), &["--config", cfg.to_str().unwrap()]).await;
+    let info = d.call("admin_nodeInfo", json!([])).await;
+    assert_eq!(info["result"]["protocols"]["eth"]["head"], hash, "{info}");
+    d.stop().await;
+    // A malformed --head: one line naming the flag.
+    let e = dir.path().join("e").to_str().unwrap().to_string();
+    for bad in ["1234", "x:0x00", "1:0x1234", "1:{hash}:soon"] {
+        let bad = bad.replace("{hash}", &hash);
+        let (code, out, err) = run_cli(&["--no-bootnodes", "--datadir", &e, "--head", &bad]).await;
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(out.is_empty(), "{bad}: {out}");
+        assert_eq!(err.lines().count(), 1, "{bad}: {err}");
+        assert!(err.contains("--head"), "{bad}: {err}");
+    }
+}
