@@ -343,8 +343,13 @@ async fn metrics_are_served_by_the_exporter_listener() {
         .and_then(|u| u.strip_suffix("/metrics"))
         .unwrap_or_else(|| panic!("metrics URL {url}"))
         .to_string();
-    let (status, get) = http(&host, "GET", "/metrics", &[], "").await;
-    assert!(status.contains(" 200 "), "{get}");
+    // The info gauge is set just after the start-up lines: poll for it.
+    let get = eventually("ethp2p_info in /metrics", || async {
+        let (status, get) = http(&host, "GET", "/metrics", &[], "").await;
+        assert!(status.contains(" 200 "), "{get}");
+        get.contains("ethp2p_info{").then_some(get)
+    })
+    .await;
     assert!(
         get.to_ascii_lowercase()
             .contains("content-type: text/plain"),
