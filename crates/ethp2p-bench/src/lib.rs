@@ -9,6 +9,29 @@
 //! The `ethp2p` binary mounts [`BenchArgs`] as its `bench` subcommand and
 //! calls [`run`]; the two-process experiments start that same subcommand
 //! again as their children (see [`PeerCommand`]).
+//!
+//! # Example
+//!
+//! Mount the benchmark as a subcommand of your own binary (as `ethp2p bench`
+//! does), parsed here from a command line; `run` would then print the JSON
+//! lines (a quick run takes about 15 seconds, so it is not run here):
+//!
+//! ```rust
+//! use clap::Parser;
+//!
+//! #[derive(Parser)]
+//! struct MyTool {
+//!     #[command(flatten)]
+//!     bench: ethp2p_bench::BenchArgs,
+//! }
+//!
+//! let tool = MyTool::parse_from(["mytool", "--quick", "--only", "handshake", "frame.tcp"]);
+//! assert!(tool.bench.quick);
+//! assert_eq!(tool.bench.only, ["handshake", "frame.tcp"]);
+//! // The two-process measurements start `mytool bench --peer …` again:
+//! let _children = ethp2p_bench::PeerCommand::current_exe(["bench"]);
+//! // ethp2p_bench::run(tool.bench, &_children);
+//! ```
 #![warn(missing_docs)]
 
 mod discv4;

@@ -48,6 +48,32 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Example: decoding a packet
+//!
+//! The EIP-8 Ping test vector of the discv4 spec: its sender is recovered from
+//! the signature, and the extra list elements are tolerated.
+//!
+//! ```rust
+//! use ethp2p_discv4::packet::{decode, Message};
+//! use ethp2p_rlpx::key::peer_id_from_secret_key;
+//!
+//! let datagram = hex::decode(
+//!     "e9614ccfd9fc3e74360018522d30e1419a143407ffcce748de3e22116b7e8dc92ff74788c0b6663aaa3d67d64193651\
+//!      1c8f8d6ad8698b820a7cf9e1be7155e9a241f556658c55428ec0563514365799a4be2be5a685a80971ddcfa80cb422cd\
+//!      d0101ec04cb847f000001820cfa8215a8d790000000000000000000000000000000018208ae820d058443b9a3550102",
+//! )?;
+//! let packet = decode(&datagram)?;
+//! let signer: ethp2p_rlpx::SecretKey =
+//!     "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291".parse()?;
+//! assert_eq!(packet.node_id, peer_id_from_secret_key(&signer));
+//! let Message::Ping(ping) = packet.message else { panic!("not a ping") };
+//! assert_eq!(ping.version, 4);
+//! assert_eq!(ping.from.ip, "127.0.0.1".parse::<std::net::IpAddr>()?);
+//! assert_eq!((ping.from.udp, ping.from.tcp), (3322, 5544));
+//! assert_eq!(ping.expiration, 1_136_239_445);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod core;

@@ -14,6 +14,24 @@
 //!   node records through a bounded channel ([`spawn`]);
 //! - [`presets`]: the public trees of mainnet, sepolia, holesky and hoodi;
 //! - [`zone`]: building and signing a tree (publishing, tests).
+//!
+//! # Example
+//!
+//! Parse the example root of EIP-1459 and check its signature with the key
+//! of the tree's `enrtree://` URL:
+//!
+//! ```rust
+//! use ethp2p_dnsdisc::{parse_entry, Entry, LinkEntry};
+//!
+//! let text = "enrtree-root:v1 e=JWXYDBPXYWG6FX3GMDIBFA6CJ4 l=C7HRFPF3BLGF3YR4DY5KX3SMBE seq=1 sig=o908WmNp7LibOfPsr4btQwatZJ5URBr2ZAuxvK4UWHlsB9sUOTJQaGAlLPVAhM__XJesCHxLISo94z5Z2a463gA";
+//! let Entry::Root(root) = parse_entry(text)? else { panic!("not a root") };
+//! assert_eq!(root.seq, 1);
+//! let url: LinkEntry =
+//!     "enrtree://AKPYQIUQIL7PSIACI32J7FGZW56E5FKHEFCCOFHILBIMW3M6LWXS2@nodes.example.org".parse()?;
+//! root.verify(&url.public_key)?;
+//! assert_eq!(url.domain, "nodes.example.org");
+//! # Ok::<(), ethp2p_dnsdisc::EntryError>(())
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -7,31 +7,37 @@ use ethp2p_network::{peers::PeerKind, NetworkConfig, NetworkEvent, NetworkManage
 use ethp2p_rlpx::NodeRecord;
 use std::time::Duration;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port: u16 = std::env::args()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    let chain = ChainSpec::mainnet();
-    let mut config = NetworkConfig::new(ethp2p_rlpx::generate_secret_key(), chain.clone());
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Listens on `port`, dials `targets` of `chain`, and prints peer events
+/// until `limit` passed or `sessions` sessions were established (or
+/// Ctrl-C); returns the sessions established.
+pub(crate) async fn run(
+    chain: ChainSpec,
+    targets: Vec<NodeRecord>,
+    port: u16,
+    limit: Duration,
+    sessions: usize,
+) -> Result<usize, Error> {
+    let mut config = NetworkConfig::new(ethp2p_rlpx::generate_secret_key(), chain);
     config.listen_addr = Some(([0, 0, 0, 0], port).into());
     let manager = NetworkManager::new(config).await?;
     let handle = manager.handle();
     let mut events = handle.event_listener();
     tokio::spawn(manager.run());
-    for b in &chain.bootnodes {
-        let record: NodeRecord = b.parse()?;
+    for record in targets {
         let _ = handle.add_peer(record, PeerKind::Basic).await?;
     }
-    let deadline = tokio::time::sleep(Duration::from_secs(60));
+    let deadline = tokio::time::sleep(limit);
     tokio::pin!(deadline);
-    loop {
+    let mut established = 0;
+    while established < sessions {
         tokio::select! {
             _ = &mut deadline => break,
             _ = tokio::signal::ctrl_c() => break,
             ev = events.recv() => match ev {
                 Ok(NetworkEvent::SessionEstablished { info, .. }) => {
+                    established += 1;
                     println!("+ {} {} {}", info.enode, info.client_version, info.eth_version)
                 }
                 Ok(NetworkEvent::SessionClosed { peer_id, reason, error, .. }) => {
@@ -43,5 +49,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     handle.shutdown().await?;
+    Ok(established)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let chain = ChainSpec::mainnet();
+    let mut targets = Vec::new();
+    for b in &chain.bootnodes {
+        targets.push(b.parse::<NodeRecord>()?);
+    }
+    run(chain, targets, port, Duration::from_secs(60), usize::MAX).await?;
     Ok(())
 }

@@ -91,6 +91,13 @@ pub(crate) enum Command {
         Box<SnapMessage>,
         oneshot::Sender<oneshot::Receiver<Result<SnapMessage, RequestError>>>,
     ),
+    SendProtocol(
+        PeerId,
+        String,
+        u8,
+        bytes::Bytes,
+        oneshot::Sender<Result<(), SendError>>,
+    ),
     UpdateHead(Head, oneshot::Sender<Option<ForkTransition>>),
     Fetch(
         FetchRequest,
@@ -263,6 +270,24 @@ impl NetworkHandle {
         message: EthMessage,
     ) -> Result<Result<(), SendError>, NetworkShutDown> {
         self.ask(|tx| Command::SendMessage(peer_id, Box::new(message), tx))
+            .await
+    }
+
+    /// Sends a message of an extra sub-protocol (one of
+    /// [`NetworkConfig::extra_protocols`](crate::NetworkConfig), shared with
+    /// the peer) to one peer: `id` is relative to the protocol's message-id
+    /// range, `payload` the uncompressed body. Messages of these protocols
+    /// from peers arrive on the message stream as
+    /// [`PeerMessage::Protocol`](ethp2p_session::PeerMessage).
+    pub async fn send_protocol_message(
+        &self,
+        peer_id: PeerId,
+        protocol: &str,
+        id: u8,
+        payload: bytes::Bytes,
+    ) -> Result<Result<(), SendError>, NetworkShutDown> {
+        let name = protocol.to_owned();
+        self.ask(|tx| Command::SendProtocol(peer_id, name, id, payload, tx))
             .await
     }
 

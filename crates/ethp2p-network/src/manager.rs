@@ -598,6 +598,12 @@ impl NetworkManager {
             Command::SendSnapRequest(id, msg, tx) => {
                 let _ = tx.send(self.sessions.send_snap_request(&id, *msg));
             }
+            Command::SendProtocol(id, name, msg_id, payload, tx) => {
+                let _ = tx.send(
+                    self.sessions
+                        .send_protocol_message(&id, &name, msg_id, payload),
+                );
+            }
             Command::UpdateHead(head, tx) => {
                 let t = self.sessions.on_status_update(head);
                 if let Some(f) = self.peers.fork_filter_mut() {

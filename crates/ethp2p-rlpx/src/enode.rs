@@ -56,8 +56,11 @@ pub enum NodeRecordParseError {
     #[error("node id is not a valid secp256k1 public key")]
     InvalidIdKey,
     /// The host part is not an IP address.
-    #[error("invalid IP address {0:?} (host names are not resolved; give an IP)")]
+    #[error("invalid IP address {0:?} (host names are not resolved here; give an IP)")]
     InvalidIp(String),
+    /// The host is neither an IP address nor a DNS host name.
+    #[error("invalid host {0:?} (an IP address or a DNS host name)")]
+    InvalidHost(String),
     /// The port is missing.
     #[error("missing TCP port after the address")]
     MissingPort,
@@ -72,51 +75,182 @@ pub enum NodeRecordParseError {
     UnknownQuery(String),
 }
 
+/// The parts of an `enode://` URL: id, host (unchecked), TCP and UDP port.
+fn split_url(s: &str) -> Result<(PeerId, &str, u16, u16), NodeRecordParseError> {
+    use NodeRecordParseError as E;
+    let rest = s.strip_prefix("enode://").ok_or(E::MissingScheme)?;
+    let (id_hex, rest) = rest.split_once('@').ok_or(E::MissingAddress)?;
+    if id_hex.len() != 128 {
+        return Err(E::InvalidIdLength(id_hex.len()));
+    }
+    let id = PeerId::from_str(id_hex).map_err(|_| E::InvalidIdHex)?;
+    public_key_from_peer_id(&id).map_err(|_| E::InvalidIdKey)?;
+
+    let (hostport, query) = match rest.split_once('?') {
+        Some((hp, q)) => (hp, Some(q)),
+        None => (rest, None),
+    };
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| E::InvalidIp(hostport.into()))?;
+        let port = after.strip_prefix(':').ok_or(E::MissingPort)?;
+        (host, port)
+    } else {
+        hostport.rsplit_once(':').ok_or(E::MissingPort)?
+    };
+    let tcp_port = parse_port(port).ok_or_else(|| E::InvalidPort(port.into()))?;
+    let mut udp_port = tcp_port;
+    if let Some(query) = query {
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("discport", v)) => {
+                    udp_port = parse_port(v).ok_or_else(|| E::InvalidDiscport(v.into()))?
+                }
+                _ => return Err(E::UnknownQuery(pair.into())),
+            }
+        }
+    }
+    Ok((id, host, tcp_port, udp_port))
+}
+
 impl FromStr for NodeRecord {
     type Err = NodeRecordParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        use NodeRecordParseError as E;
-        let rest = s.strip_prefix("enode://").ok_or(E::MissingScheme)?;
-        let (id_hex, rest) = rest.split_once('@').ok_or(E::MissingAddress)?;
-        if id_hex.len() != 128 {
-            return Err(E::InvalidIdLength(id_hex.len()));
-        }
-        let id = PeerId::from_str(id_hex).map_err(|_| E::InvalidIdHex)?;
-        public_key_from_peer_id(&id).map_err(|_| E::InvalidIdKey)?;
-
-        let (hostport, query) = match rest.split_once('?') {
-            Some((hp, q)) => (hp, Some(q)),
-            None => (rest, None),
-        };
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| E::InvalidIp(hostport.into()))?;
-            let port = after.strip_prefix(':').ok_or(E::MissingPort)?;
-            (host, port)
-        } else {
-            hostport.rsplit_once(':').ok_or(E::MissingPort)?
-        };
-        let address = IpAddr::from_str(host).map_err(|_| E::InvalidIp(host.into()))?;
-        let tcp_port = parse_port(port).ok_or_else(|| E::InvalidPort(port.into()))?;
-        let mut udp_port = tcp_port;
-        if let Some(query) = query {
-            for pair in query.split('&').filter(|p| !p.is_empty()) {
-                match pair.split_once('=') {
-                    Some(("discport", v)) => {
-                        udp_port = parse_port(v).ok_or_else(|| E::InvalidDiscport(v.into()))?
-                    }
-                    _ => return Err(E::UnknownQuery(pair.into())),
-                }
-            }
-        }
+        let (id, host, tcp_port, udp_port) = split_url(s)?;
+        let address =
+            IpAddr::from_str(host).map_err(|_| NodeRecordParseError::InvalidIp(host.into()))?;
         Ok(Self {
             id,
             address,
             tcp_port,
             udp_port,
         })
+    }
+}
+
+/// The host of an [`EnodeUrl`]: an IP address, or a DNS name to resolve.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EnodeHost {
+    /// An IP address.
+    Ip(IpAddr),
+    /// A DNS host name (letters, digits, `-` and `.`; at most 253
+    /// characters, labels of at most 63), not yet resolved.
+    Name(String),
+}
+
+/// An `enode://` URL as users write it: like a [`NodeRecord`], but the host
+/// may be a DNS name (`enode://<id>@bootnode.example.org:30303`), which the
+/// caller resolves (this crate does no I/O) and turns into a record with
+/// [`EnodeUrl::with_ip`]. [`EnodeUrl::record`] gives the record directly
+/// when the host is already an IP.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EnodeUrl {
+    /// The node's public key.
+    pub id: PeerId,
+    /// Its host.
+    pub host: EnodeHost,
+    /// Its RLPx (TCP) listening port.
+    pub tcp_port: u16,
+    /// Its discovery (UDP) port.
+    pub udp_port: u16,
+}
+
+impl EnodeUrl {
+    /// The record, when the host is an IP address.
+    pub fn record(&self) -> Option<NodeRecord> {
+        match self.host {
+            EnodeHost::Ip(ip) => Some(self.with_ip(ip)),
+            EnodeHost::Name(_) => None,
+        }
+    }
+
+    /// The record with the host resolved to `ip`.
+    pub fn with_ip(&self, ip: IpAddr) -> NodeRecord {
+        NodeRecord {
+            id: self.id,
+            address: ip,
+            tcp_port: self.tcp_port,
+            udp_port: self.udp_port,
+        }
+    }
+
+    /// The host name to resolve, if the host is not an IP.
+    pub fn host_name(&self) -> Option<&str> {
+        match &self.host {
+            EnodeHost::Name(n) => Some(n),
+            EnodeHost::Ip(_) => None,
+        }
+    }
+}
+
+impl From<NodeRecord> for EnodeUrl {
+    fn from(r: NodeRecord) -> Self {
+        Self {
+            id: r.id,
+            host: EnodeHost::Ip(r.address),
+            tcp_port: r.tcp_port,
+            udp_port: r.udp_port,
+        }
+    }
+}
+
+/// Whether `s` is a DNS host name (RFC 1123 syntax) with at least one
+/// letter, so that a malformed IP such as `1.2.3` is not taken for a name.
+fn is_host_name(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+impl FromStr for EnodeUrl {
+    type Err = NodeRecordParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (id, host, tcp_port, udp_port) = split_url(s)?;
+        let host = match IpAddr::from_str(host) {
+            Ok(ip) => EnodeHost::Ip(ip),
+            Err(_) if is_host_name(host) => EnodeHost::Name(host.to_ascii_lowercase()),
+            Err(_) => return Err(NodeRecordParseError::InvalidHost(host.into())),
+        };
+        Ok(Self {
+            id,
+            host,
+            tcp_port,
+            udp_port,
+        })
+    }
+}
+
+impl fmt::Display for EnodeUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.host {
+            EnodeHost::Ip(ip) => self.with_ip(*ip).fmt(f),
+            EnodeHost::Name(name) => {
+                write!(
+                    f,
+                    "enode://{}@{name}:{}",
+                    hex::encode(self.id),
+                    self.tcp_port
+                )?;
+                if self.udp_port != self.tcp_port {
+                    write!(f, "?discport={}", self.udp_port)?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -229,5 +363,63 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(input.parse::<NodeRecord>().unwrap_err(), want, "{input}");
         }
+    }
+
+    #[test]
+    fn enode_urls_take_host_names_and_ips() {
+        let id = id_hex();
+        let u: EnodeUrl = format!("enode://{id}@Boot.Example.org:30303?discport=30301")
+            .parse()
+            .unwrap();
+        assert_eq!(u.host, EnodeHost::Name("boot.example.org".into()));
+        assert_eq!(u.host_name(), Some("boot.example.org"));
+        assert_eq!((u.tcp_port, u.udp_port), (30303, 30301));
+        assert_eq!(u.record(), None);
+        let r = u.with_ip("10.0.0.1".parse().unwrap());
+        assert_eq!(
+            r.to_string(),
+            format!("enode://{id}@10.0.0.1:30303?discport=30301")
+        );
+        assert_eq!(
+            u.to_string(),
+            format!("enode://{id}@boot.example.org:30303?discport=30301")
+        );
+        // An IP host gives the record at once, as NodeRecord parses it.
+        let s = format!("enode://{id}@[::1]:30303");
+        let u: EnodeUrl = s.parse().unwrap();
+        assert_eq!(u.record(), Some(s.parse::<NodeRecord>().unwrap()));
+        assert_eq!(u.to_string(), s);
+        assert_eq!(EnodeUrl::from(u.record().unwrap()), u);
+        assert_eq!(
+            format!("enode://{id}@localhost:1")
+                .parse::<EnodeUrl>()
+                .unwrap()
+                .host_name(),
+            Some("localhost")
+        );
+    }
+
+    #[test]
+    fn enode_urls_refuse_what_is_no_host() {
+        use NodeRecordParseError as E;
+        let id = id_hex();
+        let long = format!("{}.org", "a".repeat(64));
+        for (host, want) in [
+            ("1.2.3", E::InvalidHost("1.2.3".into())),
+            ("bad_name.org", E::InvalidHost("bad_name.org".into())),
+            ("-a.org", E::InvalidHost("-a.org".into())),
+            ("a..org", E::InvalidHost("a..org".into())),
+            (long.as_str(), E::InvalidHost(long.clone())),
+        ] {
+            let input = format!("enode://{id}@{host}:1");
+            assert_eq!(input.parse::<EnodeUrl>().unwrap_err(), want, "{input}");
+        }
+        // Everything else is checked as for a NodeRecord.
+        assert_eq!(
+            format!("enode://{id}@a.org")
+                .parse::<EnodeUrl>()
+                .unwrap_err(),
+            E::MissingPort
+        );
     }
 }

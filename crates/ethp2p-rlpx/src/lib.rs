@@ -17,6 +17,26 @@
 //!
 //! This crate moves authenticated frames; it knows nothing of the protocols
 //! carried inside them.
+//!
+//! # Example
+//!
+//! Parse the `enode://` URL of a geth mainnet bootnode, and one whose host is a
+//! DNS name (resolved by the caller, then turned into a record):
+//!
+//! ```rust
+//! use ethp2p_rlpx::{EnodeUrl, NodeRecord};
+//!
+//! let s = "enode://d860a01f9722d78051619d1e2351aba3f43f943f6f00718d1b9baa4101932a1f5011f16bb2b1bb35db20d6fe28fa0bf09636d26a87d31de9ec6203eeedb1f666@18.138.108.67:30303";
+//! let record: NodeRecord = s.parse()?;
+//! assert_eq!(record.tcp_addr(), "18.138.108.67:30303".parse()?);
+//! assert_eq!(record.to_string(), s);
+//!
+//! let url: EnodeUrl =
+//!     format!("enode://{}@bootnode.example.org:30303", hex::encode(record.id)).parse()?;
+//! assert_eq!(url.host_name(), Some("bootnode.example.org"));
+//! assert_eq!(url.with_ip("10.0.0.1".parse()?).tcp_addr(), "10.0.0.1:30303".parse()?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod codec;
 pub mod ecies;
@@ -29,7 +49,7 @@ pub mod secrets;
 pub mod stream;
 
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE};
-pub use enode::{NodeRecord, NodeRecordParseError};
+pub use enode::{EnodeHost, EnodeUrl, NodeRecord, NodeRecordParseError};
 pub use error::{EciesError, FrameError, HandshakeError, RlpxError};
 pub use handshake::{Initiator, Recipient};
 pub use key::{

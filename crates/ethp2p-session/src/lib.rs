@@ -10,6 +10,27 @@
 //!   back-pressure, and always report how they ended.
 //! - [`SessionCounter`] keeps pending and active counts per direction against
 //!   [`SessionLimits`]; each increment has exactly one decrement.
+//!
+//! # Example
+//!
+//! The inbound throttle (geth's): a public address that connected less than the
+//! window ago is refused; loopback and LAN addresses are exempt. Sans-IO: the
+//! caller passes `now`.
+//!
+//! ```rust
+//! use ethp2p_session::{is_lan, InboundThrottle};
+//! use std::{net::IpAddr, time::Duration};
+//! use tokio::time::Instant;
+//!
+//! let mut throttle = InboundThrottle::new(Duration::from_secs(30));
+//! let public: IpAddr = "203.0.113.9".parse().unwrap();
+//! let lan: IpAddr = "192.168.1.20".parse().unwrap();
+//! let t0 = Instant::now();
+//! assert!(throttle.admit(public, t0));
+//! assert!(!throttle.admit(public, t0 + Duration::from_secs(10)));
+//! assert!(throttle.admit(public, t0 + Duration::from_secs(31)));
+//! assert!(is_lan(lan) && throttle.admit(lan, t0) && throttle.admit(lan, t0));
+//! ```
 
 mod active;
 pub mod admission;

@@ -7,6 +7,28 @@
 //! - [`p2p`]: [`P2PStream`], the authenticated session: the Hello exchange,
 //!   snappy compression (EIP-706) bounded before decompression, Ping/Pong
 //!   keepalive, and the multiplexing of every shared protocol on one connection.
+//!
+//! # Example
+//!
+//! Encode a Hello as it goes on the wire (RLP, before snappy) and decode it back:
+//!
+//! ```rust
+//! use alloy_rlp::{Decodable, Encodable};
+//! use ethp2p_wire::{Capability, HelloMessage};
+//!
+//! let hello = HelloMessage {
+//!     protocol_version: 5,
+//!     client_id: "ethp2p/doc".into(),
+//!     capabilities: vec![Capability::new("eth", 69), Capability::new("snap", 1)],
+//!     port: 30303,
+//!     id: alloy_primitives::B512::repeat_byte(7),
+//! };
+//! let mut wire = Vec::new();
+//! hello.encode(&mut wire);
+//! assert_eq!(wire.len(), hello.length());
+//! assert_eq!(HelloMessage::decode(&mut wire.as_slice())?, hello);
+//! # Ok::<(), alloy_rlp::Error>(())
+//! ```
 
 pub mod capability;
 pub mod disconnect;

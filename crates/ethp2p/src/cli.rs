@@ -6,19 +6,29 @@
 //! (see [`crate::config`]).
 
 use clap::{Parser, Subcommand};
-use ethp2p_rlpx::NodeRecord;
+use ethp2p_rlpx::{EnodeUrl, NodeRecord};
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
 };
 
 /// ethp2p: an Ethereum devp2p node and networking toolkit.
+///
+/// Without a subcommand it runs the node: `ethp2p --port 0` is `ethp2p node
+/// --port 0`. A subcommand's own flags follow its name.
 #[derive(Debug, Parser)]
 #[command(name = "ethp2p", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct Cli {
     /// What to run; `node` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The node's flags, taken when no subcommand is named.
+    #[command(
+        flatten,
+        next_help_heading = "Node options (without a subcommand, as `ethp2p node`)"
+    )]
+    pub node: Box<NodeArgs>,
 }
 
 /// The subcommands.
@@ -65,18 +75,18 @@ pub(crate) struct NodeArgs {
     /// Node secret key as 64 hex characters, as geth's --nodekeyhex (overrides the data directory's key).
     #[arg(long, value_name = "HEX", value_parser = parse_key)]
     pub nodekeyhex: Option<ethp2p_rlpx::SecretKey>,
-    /// Static peer, dialed and redialed when lost (repeatable).
+    /// Static peer, dialed and redialed when lost (repeatable); the host may be an IP or a DNS name (resolved once, at start).
     #[arg(long = "peer", value_name = "ENODE")]
-    pub peers: Vec<NodeRecord>,
-    /// Trusted peer: admitted even when the peer limits are full, and kept dialed (repeatable).
+    pub peers: Vec<EnodeUrl>,
+    /// Trusted peer: admitted even when the peer limits are full, and kept dialed (repeatable; IP or DNS name).
     #[arg(long = "trusted-peer", value_name = "ENODE")]
-    pub trusted_peers: Vec<NodeRecord>,
+    pub trusted_peers: Vec<EnodeUrl>,
     /// Do not dial the chain's bootnodes.
     #[arg(long)]
     pub no_bootnodes: bool,
-    /// Bootnodes, comma-separated enode URLs: replace the chain's list (discovery starts from them, and they are dialed).
+    /// Bootnodes, comma-separated enode URLs (IP or DNS name): replace the chain's list (discovery starts from them, and they are dialed).
     #[arg(long, value_name = "ENODES", value_delimiter = ',')]
-    pub bootnodes: Vec<NodeRecord>,
+    pub bootnodes: Vec<EnodeUrl>,
     /// A custom chain from a geth-style genesis.json (network id = config.chainId, genesis hash computed, fork schedule from the config); replaces --chain.
     #[arg(long, value_name = "FILE")]
     pub genesis: Option<PathBuf>,
@@ -162,6 +172,12 @@ pub(crate) struct NodeArgs {
     /// Transactions remembered per peer as known to it, never sent back to it (geth's maxKnownTxs) [default: 32768].
     #[arg(long, value_name = "N", value_parser = parse_tx_cap)]
     pub max_seen_tx_history: Option<usize>,
+    /// The head to announce (Status, eth/69 BlockRangeUpdate), as `<NUMBER>:<HASH>[:<TIMESTAMP>]`; the timestamp (which picks the fork id) defaults to the start time [default: the genesis block].
+    #[arg(long, value_name = "NUMBER:HASH[:TIME]", value_parser = parse_head)]
+    pub head: Option<HeadArg>,
+    /// Announce the head the peers announce: the highest block at least 2 eth/69 peers reached (1 when only 1 is connected); never moves back [default: off, the genesis or --head].
+    #[arg(long)]
+    pub follow_head: bool,
     /// Log format: text or json [default: text].
     #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
@@ -405,4 +421,41 @@ fn parse_tx_cap(s: &str) -> Result<usize, String> {
         return Err(format!("must be between 1 and {MAX_TX_CAP}"));
     }
     Ok(n)
+/// `--head`: a block to announce as our head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadArg {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: alloy_primitives::B256,
+    /// Block timestamp (Unix seconds), if given.
+    pub timestamp: Option<u64>,
+}
+
+fn parse_head(s: &str) -> Result<HeadArg, String> {
+    let mut parts = s.trim().split(':');
+    let (Some(number), Some(hash)) = (parts.next(), parts.next()) else {
+        return Err("expected <NUMBER>:<HASH>[:<TIMESTAMP>]".into());
+    };
+    let number = number
+        .parse()
+        .map_err(|_| format!("{number:?} is not a block number"))?;
+    let hash = hash
+        .parse()
+        .map_err(|_| format!("{hash:?} is not a 32-byte hex block hash"))?;
+    let timestamp = match parts.next() {
+        Some(t) => Some(
+            t.parse()
+                .map_err(|_| format!("{t:?} is not a Unix timestamp"))?,
+        ),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return Err("expected <NUMBER>:<HASH>[:<TIMESTAMP>]".into());
+    }
+    Ok(HeadArg {
+        number,
+        hash,
+        timestamp,
+    })
 }

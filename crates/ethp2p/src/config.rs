@@ -87,6 +87,10 @@ pub(crate) struct NodeConfig {
     pub eth_versions: Vec<ethp2p_eth::version::EthVersion>,
     /// Whether snap/1 and snap/2 are advertised (`--snap`).
     pub snap: bool,
+    /// `--head`: the head to announce instead of the genesis block.
+    pub head: Option<crate::cli::HeadArg>,
+    /// `--follow-head`: announce the head the peers announce.
+    pub follow_head: bool,
     /// Log format.
     pub log_format: LogFormat,
     /// `-v` count.
@@ -210,6 +214,7 @@ fn is_switch(key: &str) -> bool {
             | "snap"
             | "disable-tx-gossip"
             | "disable-tx-relay"
+            | "follow-head"
     )
 }
 
@@ -265,6 +270,8 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         max_tx_announces: cli.max_tx_announces.or(file.max_tx_announces),
         max_tx_pending_fetch: cli.max_tx_pending_fetch.or(file.max_tx_pending_fetch),
         max_seen_tx_history: cli.max_seen_tx_history.or(file.max_seen_tx_history),
+        head: cli.head.or(file.head),
+        follow_head: cli.follow_head || file.follow_head,
         // The command line's -v or -q replaces the file's choice.
         verbose: if cli.quiet {
             0
@@ -401,7 +408,7 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
     Ok(NodeConfig {
         tx,
         ip_filter,
-        bootnode_list: a.bootnodes.clone(),
+        bootnode_list: crate::resolve::resolve_all(&a.bootnodes, "--bootnodes")?,
         discovery: !a.no_discovery,
         discovery_port: a.discovery_port.unwrap_or(listen.port()),
         dns: a.dns.clone(),
@@ -417,8 +424,8 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             (Some(_), Some(_)) => return Err("--nodekey: cannot be used with --nodekeyhex".into()),
             (None, None) => None,
         },
-        static_peers: a.peers,
-        trusted_peers: a.trusted_peers,
+        static_peers: crate::resolve::resolve_all(&a.peers, "--peer")?,
+        trusted_peers: crate::resolve::resolve_all(&a.trusted_peers, "--trusted-peer")?,
         bootnodes: !a.no_bootnodes,
         max_inbound,
         max_outbound,
@@ -446,6 +453,8 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             .map(|v| v.0)
             .unwrap_or_else(|| ethp2p_eth::version::EthVersion::DEFAULT_ADVERTISED.to_vec()),
         snap: a.snap,
+        head: a.head,
+        follow_head: a.follow_head,
         log_format,
         verbose: a.verbose,
         quiet: a.quiet,

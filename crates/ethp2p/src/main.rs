@@ -15,8 +15,10 @@ mod handshake;
 mod metrics;
 mod node;
 mod probe;
+mod resolve;
 mod rpc;
 mod rpc_tx;
+mod rpc_transport;
 mod txs;
 
 use clap::{error::ErrorKind, Parser};
@@ -54,7 +56,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Node(args)) => node::run(*args),
-        None => node::run(cli::NodeArgs::default()),
+        None => node::run(*cli.node),
     }
 }
 

@@ -1,43 +1,42 @@
 //! Prometheus metrics at `http://<--metrics-addr>/metrics`.
 //!
 //! The `metrics` facade records into `metrics-exporter-prometheus`'s
-//! recorder; a small HTTP/1.1 responder serves its text rendering. Anything
-//! but `GET /metrics` gets a 404; requests are bounded in size and time.
+//! recorder, and the exporter's own HTTP listener (hyper) serves it: the
+//! text format on every path (`/metrics` is the one we print; `/health`
+//! answers `OK`), `HEAD` answered with the headers of the `GET` and no
+//! body.
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::{net::SocketAddr, time::Duration};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
-use tracing::debug;
-
-const MAX_REQUEST_HEAD: usize = 8 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+use metrics_exporter_prometheus::{ExporterFuture, PrometheusBuilder};
+use std::net::SocketAddr;
+use tracing::warn;
 
 /// A bound metrics endpoint with its recorder installed.
 pub(crate) struct MetricsServer {
-    listener: TcpListener,
-    handle: PrometheusHandle,
+    exporter: ExporterFuture,
     /// The bound address.
     pub local_addr: SocketAddr,
 }
 
 /// Installs the global recorder and binds `addr`; errors name `--metrics-addr`.
 pub(crate) async fn bind(addr: SocketAddr) -> Result<MetricsServer, String> {
-    let listener = TcpListener::bind(addr)
-        .await
+    // Bind once ourselves: a taken address gets our one-line error, and
+    // port 0 its real port, which the exporter then binds (it takes an
+    // address, not a socket).
+    let probe = std::net::TcpListener::bind(addr)
         .map_err(|e| format!("--metrics-addr: cannot listen on {addr}: {e}"))?;
-    let local_addr = listener
+    let local_addr = probe
         .local_addr()
         .map_err(|e| format!("--metrics-addr: {addr}: {e}"))?;
-    let handle = PrometheusBuilder::new()
-        .install_recorder()
+    drop(probe);
+    let (recorder, exporter) = PrometheusBuilder::new()
+        .with_http_listener(local_addr)
+        .build()
+        .map_err(|e| format!("--metrics-addr: cannot listen on {local_addr}: {e}"))?;
+    metrics::set_global_recorder(recorder)
         .map_err(|e| format!("--metrics-addr: cannot install the metrics recorder: {e}"))?;
     describe();
     Ok(MetricsServer {
-        listener,
-        handle,
+        exporter,
         local_addr,
     })
 }
@@ -82,79 +81,8 @@ fn describe() {
 impl MetricsServer {
     /// Serves until the task is dropped.
     pub(crate) async fn serve(self) {
-        loop {
-            match self.listener.accept().await {
-                Ok((stream, peer)) => {
-                    let handle = self.handle.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) =
-                            tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, &handle)).await
-                        {
-                            debug!(%peer, %e, "metrics request timed out");
-                        }
-                    });
-                }
-                Err(e) => {
-                    debug!(%e, "metrics accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
+        if let Err(e) = self.exporter.await {
+            warn!(error = ?e, addr = %self.local_addr, "metrics endpoint stopped");
         }
     }
-}
-
-async fn answer(mut stream: TcpStream, handle: &PrometheusHandle) {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        if head.len() > MAX_REQUEST_HEAD {
-            return respond(
-                &mut stream,
-                "431 Request Header Fields Too Large",
-                "text/plain",
-                "",
-            )
-            .await;
-        }
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    match (method, path) {
-        ("GET", "/metrics") | ("HEAD", "/metrics") => {
-            handle.run_upkeep();
-            let body = if method == "GET" {
-                handle.render()
-            } else {
-                String::new()
-            };
-            respond(&mut stream, "200 OK", "text/plain; version=0.0.4", &body).await
-        }
-        (_, "/metrics") => respond(&mut stream, "405 Method Not Allowed", "text/plain", "").await,
-        _ => {
-            respond(
-                &mut stream,
-                "404 Not Found",
-                "text/plain",
-                "not found; metrics are at /metrics\n",
-            )
-            .await
-        }
-    }
-}
-
-async fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &str) {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body.as_bytes()).await;
-    let _ = stream.shutdown().await;
 }

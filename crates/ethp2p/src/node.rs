@@ -20,10 +20,11 @@ use crate::{
 use alloy_rlp::Encodable;
 use ethp2p_eth::{
     chain::ChainSpec,
-    forkid::ForkActivation,
+    forkid::{ForkActivation, Head},
     message::{BlockRangeUpdate, EthMessage},
 };
 use ethp2p_network::{
+    head::HeadFollower,
     peers::{PeerKind, PeersConfig},
     IncomingMessage, NetworkConfig, NetworkEvent, NetworkHandle, NetworkManager,
 };
@@ -50,17 +51,34 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 const EVENT_BUFFER: usize = 1024;
 const COMMAND_BUFFER: usize = 64;
 
+/// The log filter of `-q`, no flag and each `-v`: every level adds to the
+/// one before it. `RUST_LOG`, when set, replaces it.
+///
+/// | flag    | ethp2p crates           | dependencies |
+/// |---------|-------------------------|--------------|
+/// | `-q`    | warn                    | warn         |
+/// | (none)  | info (sessions: warn)   | info (jsonrpsee: warn) |
+/// | `-v`    | info, sessions included | info         |
+/// | `-vv`   | debug                   | info         |
+/// | `-vvv`  | trace                   | debug        |
+/// | `-vvvv` | trace                   | trace        |
+///
+/// (`ethp2p` as a target prefix covers every `ethp2p_*` crate.)
+pub(crate) fn log_filter(verbose: u8, quiet: bool) -> &'static str {
+    if quiet {
+        return "warn";
+    }
+    match verbose {
+        0 => "info,ethp2p_session=warn,jsonrpsee=warn",
+        1 => "info",
+        2 => "info,ethp2p=debug",
+        3 => "debug,ethp2p=trace",
+        _ => "trace",
+    }
+}
+
 fn init_logging(cfg: &NodeConfig) {
-    let level = if cfg.quiet {
-        "warn"
-    } else {
-        match cfg.verbose {
-            0 => "info,ethp2p_session=warn,jsonrpsee=warn",
-            1 => "info",
-            2 => "debug",
-            _ => "trace",
-        }
-    };
+    let level = log_filter(cfg.verbose, cfg.quiet);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
@@ -143,7 +161,17 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         .static_peers()
         .map_err(|e| format!("--datadir: {e}"))?;
     let client = client_version();
+    let start_head = match cfg.head {
+        Some(h) => Head {
+            number: h.number,
+            hash: h.hash,
+            timestamp: h.timestamp.unwrap_or_else(unix_now),
+            total_difficulty: chain.genesis_difficulty,
+        },
+        None => chain.genesis_head(),
+    };
     let mut net_cfg = NetworkConfig::new(key, chain.clone());
+    net_cfg.head = Some(start_head);
     net_cfg.client_id = client.clone();
     net_cfg.eth_versions = cfg.eth_versions.clone();
     if cfg.snap {
@@ -232,6 +260,14 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     info!(chain = %chain.name, %local_addr, datadir = %node_datadir, "ethp2p node started");
+    debug!(
+        max_inbound = cfg.max_inbound,
+        max_outbound = cfg.max_outbound,
+        eth_versions = ?cfg.eth_versions,
+        discovery = cfg.discovery,
+        bootnodes = bootnodes.len(),
+        "configuration"
+    );
     println!("{enode}");
 
     let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -273,7 +309,11 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
         local_id,
         net_events: net.event_listener(),
         events,
-        status: chain.status(&chain.genesis_head()),
+        status: chain.status(&start_head),
+        follower: cfg
+            .follow_head
+            .then(|| HeadFollower::new(start_head, ethp2p_network::head::DEFAULT_QUORUM)),
+        new_head: None,
         block_ranges: HashMap::new(),
         peer_stats: HashMap::new(),
         opened: 0,
@@ -318,6 +358,7 @@ async fn run_node(cfg: NodeConfig) -> Result<(), String> {
             },
             Some(m) = recv(&mut messages) => node.on_message(m.peer_id, m.message),
         }
+        node.apply_head().await;
     }
 
     info!("shutting down: sending ClientQuitting to every peer");
@@ -482,9 +523,54 @@ struct Node {
     /// Locked for the node's life; holds the static peers added over RPC.
     datadir: DataDir,
     saved_statics: BTreeMap<PeerId, NodeRecord>,
+    /// `--follow-head`: the peers' heads and the one we follow.
+    follower: Option<HeadFollower>,
+    /// A followed head not yet handed to the network.
+    new_head: Option<Head>,
+}
+
+/// Wall-clock seconds since the Unix epoch (0 if the clock is before it).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Node {
+    /// A peer announced its latest block: follow it if the rule says so.
+    fn peer_head(&mut self, peer: PeerId, number: u64, hash: alloy_primitives::B256) {
+        if let Some(f) = &mut self.follower {
+            if let Some(head) = f.on_peer_head(peer, number, hash, unix_now()) {
+                self.new_head = Some(head);
+            }
+        }
+    }
+
+    /// Hands a newly followed head to the network (the Status of new
+    /// sessions) and, when due, sends eth/69 peers a BlockRangeUpdate.
+    async fn apply_head(&mut self) {
+        let Some(head) = self.new_head.take() else {
+            return;
+        };
+        info!(number = head.number, hash = %head.hash, "following the peers' head");
+        if self.net.update_head(head).await.is_err() {
+            return;
+        }
+        self.status.set_head(head.number, head.hash);
+        let Some(update) = self.follower.as_mut().and_then(|f| f.block_range_update(0)) else {
+            return;
+        };
+        for p in self.net.peers().await.unwrap_or_default() {
+            if p.info.eth_version.has_block_range() {
+                let msg = EthMessage::BlockRangeUpdate(update);
+                if let Ok(Err(e)) = self.net.send_message(p.info.remote_id, msg).await {
+                    debug!(peer = %ethp2p_rlpx::node_id(&p.info.remote_id), %e, "BlockRangeUpdate not sent");
+                }
+            }
+        }
+    }
+
     /// Adds a peer of `kind` (bootnodes as basic candidates, static and
     /// trusted peers kept dialed).
     async fn add(&mut self, record: NodeRecord, kind: PeerKind) {
@@ -571,6 +657,10 @@ impl Node {
                 let ours = self.status.with_version(info.eth_version);
                 self.emit_msg("msgsend", &peer_id, "eth", 0, ours.length());
                 self.emit_msg("msgrecv", &peer_id, "eth", 0, info.status.length());
+                if info.eth_version.has_block_range() {
+                    let s = &info.status;
+                    self.peer_head(peer_id, s.latest_block, s.latest_block_hash);
+                }
             }
             NetworkEvent::SessionClosed {
                 peer_id,
@@ -580,6 +670,9 @@ impl Node {
                 ..
             } => {
                 self.block_ranges.remove(&peer_id);
+                if let Some(f) = &mut self.follower {
+                    f.on_peer_gone(&peer_id);
+                }
                 if let Some(stats) = self.peer_stats.remove(&peer_id) {
                     stats.log(&peer_id, "peer gone");
                 }
@@ -652,6 +745,7 @@ impl Node {
                 );
                 if let EthMessage::BlockRangeUpdate(r) = &m {
                     self.block_ranges.insert(peer_id, *r);
+                    self.peer_head(peer_id, r.latest, r.latest_hash);
                 }
                 debug!(peer = %ethp2p_rlpx::node_id(&peer_id), msg = m.id().name(), "message");
             }
@@ -851,6 +945,62 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The level a filter string gives `target` (longest matching target
+    /// prefix wins, as in `EnvFilter`), as a rank: warn 2 … trace 5.
+    fn rank(filter: &str, target: &str) -> u8 {
+        let rank = |l: &str| match l {
+            "error" => 1,
+            "warn" => 2,
+            "info" => 3,
+            "debug" => 4,
+            "trace" => 5,
+            other => panic!("level {other}"),
+        };
+        let mut best = (0usize, 0u8);
+        for d in filter.split(',') {
+            match d.split_once('=') {
+                Some((t, l)) if target.starts_with(t) && t.len() >= best.0 => {
+                    best = (t.len(), rank(l))
+                }
+                None if best.0 == 0 => best = (0, rank(d)),
+                _ => {}
+            }
+        }
+        best.1
+    }
+
+    #[test]
+    fn each_verbosity_level_adds_to_the_one_before() {
+        // Every directive is a valid EnvFilter.
+        for v in 0..5 {
+            tracing_subscriber::EnvFilter::try_new(log_filter(v, false)).unwrap();
+        }
+        let targets = [
+            "ethp2p::node",
+            "ethp2p_network::manager",
+            "ethp2p_session::active",
+            "hyper::proto",
+        ];
+        let steps: Vec<Vec<u8>> = [
+            (0, true),
+            (0, false),
+            (1, false),
+            (2, false),
+            (3, false),
+            (4, false),
+        ]
+        .iter()
+        .map(|&(v, q)| targets.iter().map(|t| rank(log_filter(v, q), t)).collect())
+        .collect();
+        for w in steps.windows(2) {
+            // Nothing gets quieter, something gets louder.
+            assert!(w[0].iter().zip(&w[1]).all(|(a, b)| a <= b), "{w:?}");
+            assert_ne!(w[0], w[1]);
+        }
+        // -vv: debug for ours, dependencies still at info.
+        assert_eq!(steps[3], [4, 4, 4, 3]);
+    }
 
     #[test]
     fn geth_chain_config_keys() {

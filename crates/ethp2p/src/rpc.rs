@@ -257,9 +257,14 @@ fn server_error(msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(SERVER_ERROR, msg.into(), None::<()>)
 }
 
-fn parse_enode(s: &str) -> RpcResult<NodeRecord> {
-    s.trim()
+/// Parses an enode URL, resolving a DNS host name (geth accepts names).
+async fn parse_enode(s: &str) -> RpcResult<NodeRecord> {
+    let url: ethp2p_rlpx::EnodeUrl = s
+        .trim()
         .parse()
+        .map_err(|e| server_error(format!("invalid enode: {e}")))?;
+    crate::resolve::resolve(&url)
+        .await
         .map_err(|e| server_error(format!("invalid enode: {e}")))
 }
 
@@ -303,28 +308,28 @@ impl AdminApiServer for RpcContext {
     }
 
     async fn add_peer(&self, enode: String) -> RpcResult<bool> {
-        let r = parse_enode(&enode)?;
+        let r = parse_enode(&enode).await?;
         self.ask(|tx| NodeCommand::AddPeer(r, tx))
             .await?
             .map_err(server_error)
     }
 
     async fn remove_peer(&self, enode: String) -> RpcResult<bool> {
-        let r = parse_enode(&enode)?;
+        let r = parse_enode(&enode).await?;
         self.ask(|tx| NodeCommand::RemovePeer(r, tx))
             .await?
             .map_err(server_error)
     }
 
     async fn add_trusted_peer(&self, enode: String) -> RpcResult<bool> {
-        let r = parse_enode(&enode)?;
+        let r = parse_enode(&enode).await?;
         self.ask(|tx| NodeCommand::AddTrustedPeer(r, tx))
             .await?
             .map_err(server_error)
     }
 
     async fn remove_trusted_peer(&self, enode: String) -> RpcResult<bool> {
-        let r = parse_enode(&enode)?;
+        let r = parse_enode(&enode).await?;
         self.ask(|tx| NodeCommand::RemoveTrustedPeer(r, tx))
             .await?
             .map_err(server_error)
@@ -474,11 +479,18 @@ impl Web3ApiServer for RpcContext {
     }
 }
 
-type HttpLayers = tower::layer::util::Stack<HostFilterLayer, tower::layer::util::Identity>;
+type HttpLayers = tower::layer::util::Stack<
+    crate::rpc_transport::MarkPlainHttpLayer,
+    tower::layer::util::Stack<HostFilterLayer, tower::layer::util::Identity>,
+>;
+type RpcLayers = tower::layer::util::Stack<
+    crate::rpc_transport::SubscriptionsNeedWsLayer,
+    tower::layer::util::Identity,
+>;
 
 /// A bound, not yet serving, RPC server.
 pub(crate) struct BoundRpc {
-    server: Server<HttpLayers>,
+    server: Server<HttpLayers, RpcLayers>,
     /// The address it listens on (the real port when 0 was asked).
     pub local_addr: SocketAddr,
 }
@@ -504,7 +516,16 @@ pub(crate) async fn bind(addr: SocketAddr, external: bool) -> Result<BoundRpc, S
         .map_err(|e| format!("--rpc-addr: host filter: {e}"))?
     };
     let server = Server::builder()
-        .set_http_middleware(tower::ServiceBuilder::new().layer(filter))
+        .set_http_middleware(
+            tower::ServiceBuilder::new()
+                .layer(filter)
+                .layer(crate::rpc_transport::MarkPlainHttpLayer),
+        )
+        // Subscriptions asked over HTTP: "subscriptions need WebSocket".
+        .set_rpc_middleware(
+            jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+                .layer(crate::rpc_transport::SubscriptionsNeedWsLayer),
+        )
         .build(addr)
         .await
         .map_err(|e| format!("--rpc-addr: cannot listen on {addr}: {e}"))?;
