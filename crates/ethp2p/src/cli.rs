@@ -78,19 +78,28 @@ pub(crate) struct NodeArgs {
     /// A custom chain from a geth-style genesis.json (network id = config.chainId, genesis hash computed, fork schedule from the config); replaces --chain.
     #[arg(long, value_name = "FILE")]
     pub genesis: Option<PathBuf>,
-    /// Disable peer discovery (discv4 and DNS lists): only bootnodes, static and trusted peers are dialed.
+    /// Disable peer discovery (discv4, discv5 and DNS lists): only bootnodes, static and trusted peers are dialed.
     #[arg(long)]
     pub no_discovery: bool,
-    /// UDP port of discv4 [default: the listening port].
+    /// UDP port of discv4 and discv5 [default: the listening port].
     #[arg(long, value_name = "PORT")]
     pub discovery_port: Option<u16>,
+    /// Run discv5 next to discv4, on the same UDP port, with one ENR for both [default: on, as geth since 1.14].
+    #[arg(long, overrides_with = "no_v5")]
+    pub v5: bool,
+    /// Do not run discv5: discv4 alone reads the discovery port.
+    #[arg(long, overrides_with = "v5")]
+    pub no_v5: bool,
+    /// discv5 bootnodes, comma-separated `enr:` records (discv5 only; they are not dialed). discv5 also learns the records discv4 fetches.
+    #[arg(long, value_name = "ENRS", value_delimiter = ',', value_parser = parse_enr)]
+    pub v5_bootnodes: Vec<discv5::Enr>,
     /// EIP-1459 DNS node list to follow, `enrtree://<key>@<domain>` (repeatable; added to the chain's own list).
     #[arg(long = "dns", value_name = "URL")]
     pub dns: Vec<String>,
     /// Only peers in these networks, comma-separated CIDR (geth's --netrestrict), e.g. `10.0.0.0/8,2001:db8::/32`: applied to inbound connections, added peers and dials [default: all].
     #[arg(long, value_name = "CIDRS")]
     pub netrestrict: Option<String>,
-    /// The external address to announce: `extip:<IP>` or `none` [default: the listening address when it is not 0.0.0.0, else none].
+    /// The external address to announce: `extip:<IP>` or `none` (no UPnP/NAT-PMP `any`) [default: the listening address when it is not 0.0.0.0, else none].
     #[arg(long, value_name = "extip:IP|none")]
     pub nat: Option<String>,
     /// Maximum established peers; a third of them outbound, as geth [default: 50].
@@ -213,6 +222,15 @@ pub(crate) struct ProbeArgs {
     /// Seed of the random values (keys, hashes, names) to replay a run [default: random, printed].
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+fn parse_enr(s: &str) -> Result<discv5::Enr, String> {
+    let s = s.trim();
+    if !s.starts_with("enr:") {
+        return Err(format!("{s:?} is not an `enr:` record"));
+    }
+    s.parse::<discv5::Enr>()
+        .map_err(|e| format!("invalid ENR: {e}"))
 }
 
 fn parse_regex(s: &str) -> Result<regex_automata::meta::Regex, String> {

@@ -9,6 +9,8 @@ mod config;
 // Not yet used by the node; the node wiring comes separately.
 mod datadir;
 mod discovery;
+mod discovery_metrics;
+mod discovery_v5;
 mod enr;
 mod handshake;
 mod metrics;

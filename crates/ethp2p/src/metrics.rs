@@ -35,6 +35,7 @@ pub(crate) async fn bind(addr: SocketAddr) -> Result<MetricsServer, String> {
         .install_recorder()
         .map_err(|e| format!("--metrics-addr: cannot install the metrics recorder: {e}"))?;
     describe();
+    crate::discovery_metrics::describe();
     Ok(MetricsServer {
         listener,
         handle,
