@@ -72,8 +72,8 @@ pub(crate) struct NodeArgs {
     /// Do not dial the chain's bootnodes.
     #[arg(long)]
     pub no_bootnodes: bool,
-    /// Bootnodes, comma-separated enode URLs: replace the chain's list (discovery starts from them, and they are dialed).
-    #[arg(long, value_name = "ENODES", value_delimiter = ',')]
+    /// Bootnodes, comma-separated enode URLs or `enr:` records: replace the chain's list (discovery starts from them, and they are dialed).
+    #[arg(long, value_name = "ENODES", value_delimiter = ',', value_parser = parse_bootnode)]
     pub bootnodes: Vec<NodeRecord>,
     /// A custom chain from a geth-style genesis.json (network id = config.chainId, genesis hash computed, fork schedule from the config); replaces --chain.
     #[arg(long, value_name = "FILE")]
@@ -224,6 +224,29 @@ pub(crate) struct ProbeArgs {
     pub seed: Option<u64>,
 }
 
+/// An enode URL, or an `enr:` record as geth accepts in `--bootnodes` (its
+/// ip and udp ports; the tcp port when the record has one, else the udp
+/// port's number).
+fn parse_bootnode(s: &str) -> Result<NodeRecord, String> {
+    let s = s.trim();
+    if !s.starts_with("enr:") {
+        return s.parse::<NodeRecord>().map_err(|e| e.to_string());
+    }
+    let enr: ethp2p_discv4::Enr = s.parse().map_err(|e| format!("invalid ENR: {e}"))?;
+    let (ip, udp, tcp) = match (enr.ip4(), enr.ip6()) {
+        (Some(ip), _) => (IpAddr::V4(ip), enr.udp4(), enr.tcp4()),
+        (None, Some(ip)) => (IpAddr::V6(ip), enr.udp6(), enr.tcp6()),
+        (None, None) => return Err("the ENR has no IP address".into()),
+    };
+    let udp = udp.ok_or("the ENR has no udp port")?;
+    let mut record = NodeRecord::new(
+        ethp2p_discv4::enr::enr_peer_id(&enr),
+        std::net::SocketAddr::new(ip, tcp.unwrap_or(udp)),
+    );
+    record.udp_port = udp;
+    Ok(record)
+}
+
 fn parse_enr(s: &str) -> Result<discv5::Enr, String> {
     let s = s.trim();
     if !s.starts_with("enr:") {
@@ -332,4 +355,24 @@ fn parse_eth_versions(s: &str) -> Result<EthVersions, String> {
     }
     v.sort_by(|a, b| b.cmp(a));
     Ok(EthVersions(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootnodes_take_enode_urls_and_enr_records() {
+        // EIP-778's example record: ip 127.0.0.1, udp 30303, no tcp.
+        let key = crate::enr::tests::example_key();
+        let id = ethp2p_rlpx::key::peer_id_from_secret_key(&key);
+        let r = parse_bootnode("enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8").unwrap();
+        assert_eq!(r.id, id);
+        assert_eq!(r.tcp_addr(), "127.0.0.1:30303".parse().unwrap());
+        assert_eq!(r.udp_port, 30303);
+        let enode = format!("enode://{}@10.0.0.1:30305", hex::encode(id));
+        assert_eq!(parse_bootnode(&enode).unwrap().tcp_port, 30305);
+        assert!(parse_bootnode("enr:AAAA").is_err());
+        assert!(parse_bootnode("enode://zz@1.2.3.4:1").is_err());
+    }
 }

@@ -139,6 +139,7 @@ pub(crate) fn classify(
 /// A running discv5 service.
 pub(crate) struct V5 {
     service: Arc<discv5::Discv5>,
+    ipv6: bool,
 }
 
 impl V5 {
@@ -146,7 +147,13 @@ impl V5 {
     /// record we fetched) to discv5's table; false when refused (no UDP
     /// endpoint, bucket full).
     pub(crate) fn add_enr(&self, enr: discv5::Enr) -> bool {
-        self.service.add_enr(enr).is_ok()
+        // Checked here: the crate logs a warning for each such record.
+        let reachable = if self.ipv6 {
+            enr.udp6_socket().is_some()
+        } else {
+            enr.udp4_socket().is_some()
+        };
+        reachable && self.service.add_enr(enr).is_ok()
     }
 
     /// Nodes in discv5's table.
@@ -173,7 +180,8 @@ pub(crate) async fn start(
     let mut secret = key.secret_bytes();
     let combined = ::enr::CombinedKey::secp256k1_from_bytes(&mut secret)
         .map_err(|e| format!("discv5: node key rejected: {e}"))?;
-    let listen = match socket.local_addr().map_err(|e| e.to_string())? {
+    let bound = socket.local_addr().map_err(|e| e.to_string())?;
+    let listen = match bound {
         SocketAddr::V4(_) => discv5::ListenConfig::FromSockets {
             ipv4: Some(socket),
             ipv6: None,
@@ -204,7 +212,10 @@ pub(crate) async fn start(
     let service = Arc::new(service);
     tokio::spawn(pump_events(events, frames, filter.clone(), offer.clone()));
     tokio::spawn(run_lookups(service.clone(), filter, offer));
-    Ok(V5 { service })
+    Ok(V5 {
+        service,
+        ipv6: bound.is_ipv6(),
+    })
 }
 
 /// Reads discv5's events: discv4 frames forwarded, sessions judged. Never

@@ -306,6 +306,20 @@ async fn nodes_find_each_other_through_discv5_only() {
     .await;
 }
 
+/// `--bootnodes` takes `enr:` records as geth does: the node dials the
+/// record's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootnodes_accept_enr_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = start(&dir.path().join("a"), &[]).await;
+    let enr = a.enr().await.to_base64();
+    let b = start(&dir.path().join("b"), &["--no-v5", "--bootnodes", &enr]).await;
+    eventually("b dialed its ENR bootnode", || async {
+        b.has_peer(a.pubkey()).await.then_some(())
+    })
+    .await;
+}
+
 /// `/metrics` shows the discovery series: discv4 packets by type, table
 /// size, bonded nodes, lookups, discv5 bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
