@@ -39,22 +39,48 @@ impl NodeFilter for CountingFilter {
     }
 }
 
-/// Logs when the endpoint peers see us at differs from the announced one:
-/// once per change of the prediction.
-fn check_prediction(predicted: Option<SocketAddr>, announced: Option<IpAddr>, udp_port: u16) {
-    let Some(seen) = predicted else {
-        debug!("discv4 peers no longer agree on our external endpoint");
-        return;
-    };
-    match announced {
-        Some(ip) if ip == seen.ip() && udp_port == seen.port() => {
-            info!(%seen, "discv4 peers see the announced endpoint");
+/// How the predicted endpoint compares with the announced one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PredictionCheck {
+    /// No address has a majority (any more).
+    NoPrediction,
+    /// Peers see the announced IP and UDP port.
+    Agrees,
+    /// Peers see another endpoint than the announced one.
+    Differs(SocketAddr),
+    /// Peers see an endpoint, and none is announced.
+    Unannounced(SocketAddr),
+}
+
+fn compare_prediction(
+    predicted: Option<SocketAddr>,
+    announced: Option<IpAddr>,
+    udp_port: u16,
+) -> PredictionCheck {
+    match (predicted, announced) {
+        (None, _) => PredictionCheck::NoPrediction,
+        (Some(seen), Some(ip)) if ip == seen.ip() && udp_port == seen.port() => {
+            PredictionCheck::Agrees
         }
-        Some(ip) => warn!(
-            %seen, announced = %SocketAddr::new(ip, udp_port),
+        (Some(seen), Some(_)) => PredictionCheck::Differs(seen),
+        (Some(seen), None) => PredictionCheck::Unannounced(seen),
+    }
+}
+
+/// Logs how a new prediction compares with the announced endpoint; called
+/// once per change of the prediction, so each disagreement warns once.
+fn check_prediction(predicted: Option<SocketAddr>, announced: Option<IpAddr>, udp_port: u16) {
+    match compare_prediction(predicted, announced, udp_port) {
+        PredictionCheck::NoPrediction => {
+            debug!("discv4 peers no longer agree on our external endpoint")
+        }
+        PredictionCheck::Agrees => info!(udp_port, "discv4 peers see the announced endpoint"),
+        PredictionCheck::Differs(seen) => warn!(
+            %seen,
+            announced = %SocketAddr::new(announced.unwrap_or(IpAddr::from([0, 0, 0, 0])), udp_port),
             "discv4 peers see this node at another endpoint than it announces (behind a NAT? set --nat extip:<IP> and forward the port)"
         ),
-        None => warn!(
+        PredictionCheck::Unannounced(seen) => warn!(
             %seen,
             "discv4 peers see this node at an endpoint but it announces none (--nat extip:{} would announce it)",
             seen.ip()
@@ -236,4 +262,36 @@ fn start_dns(cfg: &NodeConfig, chain: &ChainSpec, net: NetworkHandle) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prediction_is_compared_with_the_announced_ip_and_port() {
+        let seen: SocketAddr = "203.0.113.7:30303".parse().unwrap();
+        let ip = Some(seen.ip());
+        assert_eq!(
+            compare_prediction(None, ip, 30303),
+            PredictionCheck::NoPrediction
+        );
+        assert_eq!(
+            compare_prediction(Some(seen), ip, 30303),
+            PredictionCheck::Agrees
+        );
+        // Same IP, port remapped by a NAT.
+        assert_eq!(
+            compare_prediction(Some(seen), ip, 30304),
+            PredictionCheck::Differs(seen)
+        );
+        assert_eq!(
+            compare_prediction(Some(seen), Some("198.51.100.1".parse().unwrap()), 30303),
+            PredictionCheck::Differs(seen)
+        );
+        assert_eq!(
+            compare_prediction(Some(seen), None, 30303),
+            PredictionCheck::Unannounced(seen)
+        );
+    }
 }
