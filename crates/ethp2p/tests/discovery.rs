@@ -298,12 +298,26 @@ async fn nodes_find_each_other_through_discv5_only() {
     let dir = tempfile::tempdir().unwrap();
     let hub = start(&dir.path().join("hub"), &["--v5"]).await;
     let hub_enr = hub.enr().await.to_base64();
-    let b = start(&dir.path().join("b"), &["--v5-bootnodes", &hub_enr]).await;
+    let b = start(
+        &dir.path().join("b"),
+        &["--v5-bootnodes", &hub_enr, "--metrics-addr", "127.0.0.1:0"],
+    )
+    .await;
     let c = start(&dir.path().join("c"), &["--v5-bootnodes", &hub_enr]).await;
     eventually("b and c connected through discv5", || async {
         b.has_peer(c.pubkey()).await.then_some(())
     })
     .await;
+    // Every candidate b dialed came from discv5: discv4 offered none.
+    let body = http_get(b.metrics_url.as_deref().unwrap()).await;
+    assert!(
+        body.contains("ethp2p_discovery_candidates_total{source=\"discv5\"}"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("ethp2p_discovery_candidates_total{source=\"discv4\"}"),
+        "{body}"
+    );
 }
 
 /// `--bootnodes` takes `enr:` records as geth does: the node dials the
