@@ -130,6 +130,9 @@ pub(crate) fn record_discv5(table_len: usize) {
         .absolute((m.bytes_recv as u64).saturating_sub(forwarded));
     counter!("ethp2p_discv5_bytes_total", "direction" => "out").absolute(m.bytes_sent as u64);
     gauge!("ethp2p_discovery_table_nodes", "protocol" => "discv5").set(table_len as f64);
+    // Shown at 0 before the first lookup (discv5 waits for a node to ask).
+    counter!("ethp2p_discovery_lookups_started_total", "protocol" => "discv5").increment(0);
+    counter!("ethp2p_discovery_lookups_completed_total", "protocol" => "discv5").increment(0);
 }
 
 /// Samples the engines every [`SAMPLE_INTERVAL`] until discv4 stops.
@@ -141,13 +144,14 @@ pub(crate) fn spawn_sampler(
         let mut tick = tokio::time::interval(SAMPLE_INTERVAL);
         loop {
             tick.tick().await;
-            match v4.stats().await {
-                Ok(s) => record_discv4(&s),
-                Err(_) => return,
-            }
+            let Ok(stats) = v4.stats().await else {
+                return;
+            };
+            // discv5 first: once discv4's sample shows, both are there.
             if let Some(v5) = &v5 {
                 record_discv5(v5.table_len());
             }
+            record_discv4(&stats);
         }
     });
 }

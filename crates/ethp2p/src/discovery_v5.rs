@@ -26,7 +26,7 @@ use std::{
     time::Duration,
 };
 use tokio::{net::UdpSocket, sync::mpsc};
-use tracing::{debug, info, trace, warn};
+use tracing::{debug, info, trace};
 
 /// Interval of the first lookups after start.
 pub(crate) const BOOST_INTERVAL: Duration = Duration::from_secs(3);
@@ -269,7 +269,8 @@ fn judge(
     }
 }
 
-/// Random-target lookups on a timer; each result is judged and offered.
+/// Random-target lookups on a timer, once the table holds a node; each
+/// result is judged and offered.
 async fn run_lookups(
     service: Arc<discv5::Discv5>,
     filter: ForkFilter,
@@ -279,6 +280,12 @@ async fn run_lookups(
     loop {
         if offer.is_closed() {
             return;
+        }
+        // Nothing to ask yet (the crate warns at each lookup it cannot
+        // start): wait for a bootnode or a record from discv4.
+        if service.table_entries_id().is_empty() {
+            tokio::time::sleep(BOOST_INTERVAL).await;
+            continue;
         }
         let target = ::enr::NodeId::random();
         dm::lookup_started("discv5");
@@ -324,7 +331,7 @@ pub(crate) fn log_started(v5: &V5, bootnodes: usize) {
         bootnodes, "discv5 running on the discv4 port"
     );
     if bootnodes == 0 {
-        warn!("discv5 has no bootnodes yet: it learns nodes from discv4's records (--v5-bootnodes adds some)");
+        info!("discv5 has no bootnodes yet: it learns nodes from discv4's records (--v5-bootnodes adds some)");
     }
 }
 
