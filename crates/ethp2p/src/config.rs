@@ -383,6 +383,9 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             }
         },
     };
+    if a.no_v5 && !a.v5_bootnodes.is_empty() {
+        return Err("--v5-bootnodes: discv5 is off (--no-v5)".into());
+    }
     for url in &a.dns {
         url.parse::<ethp2p_dnsdisc::LinkEntry>()
             .map_err(|e| format!("--dns: {url:?}: {e}"))?;

@@ -198,8 +198,10 @@ pub(crate) async fn start(
                     fork_id,
                     enr,
                 } => {
-                    // geth ≥ 1.14 and reth answer discv5 on their discv4
-                    // port: their records seed discv5's table.
+                    // geth ≥ 1.14 answers discv5 on its discv4 port: the
+                    // records discv4 fetches seed discv5's table (a node
+                    // that does not speak discv5 there fails discv5's
+                    // checks and leaves it).
                     if let (Some(v5), Some(enr)) = (&v5_seed, &enr) {
                         if let Ok(r) = discovery_v5::to_v5(enr) {
                             v5.add_enr(r);

@@ -385,6 +385,20 @@ async fn v5_flags_are_documented_and_checked() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains("--v5-bootnodes"), "{err}");
     }
+    let (code, _, err) = run_cli(&[
+        "node",
+        "--no-bootnodes",
+        "--no-rpc",
+        "--no-v5",
+        "--v5-bootnodes",
+        "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8",
+    ])
+    .await;
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("--v5-bootnodes") && err.contains("--no-v5"),
+        "{err}"
+    );
     // Only extip and none exist (README: why there is no `any`).
     let (code, _, err) = run_cli(&["node", "--no-bootnodes", "--no-rpc", "--nat", "any"]).await;
     assert_ne!(code, 0, "{err}");
