@@ -34,6 +34,9 @@
 //! - Revalidation pings a random bucket's least recently seen entry; failures
 //!   evict it for a replacement. A higher ENR seq in a Pong or Ping re-fetches
 //!   the record.
+//! - The `to` field of each valid Pong (our endpoint as that node saw it)
+//!   feeds an [`EndpointPredictor`]; a change of its prediction is reported
+//!   as [`Discv4Event::EndpointPredicted`].
 //! - Nodes learnt from a Neighbours answer we asked for are pinged when their
 //!   bucket has room, and enter the table once they answer; unsolicited
 //!   Neighbours are ignored.
@@ -52,6 +55,7 @@
 //! [`Discv4Config::max_bans`]).
 
 use crate::{
+    endpoint::{EndpointPredictor, PredictorConfig},
     enr::{enr_peer_id, eth_fork_id, Enr, EnrError, LocalEnr, LocalEnrFields},
     limits::{Bans, RateLimiter, RecentHashes, RecentSet},
     lookup::{Lookup, LookupId, State},
@@ -126,6 +130,8 @@ pub struct Discv4Config {
     pub max_bans: usize,
     /// Cap of the outgoing datagram queue and of the event queue.
     pub max_queued: usize,
+    /// The external endpoint predictor fed by Pongs' `to` fields.
+    pub endpoint_predictor: PredictorConfig,
 }
 
 impl Default for Discv4Config {
@@ -152,6 +158,7 @@ impl Default for Discv4Config {
             max_find_node_failures: 5,
             max_bans: 16_384,
             max_queued: 4096,
+            endpoint_predictor: PredictorConfig::default(),
         }
     }
 }
@@ -216,6 +223,13 @@ pub enum Discv4Event {
         /// Its id.
         id: PeerId,
     },
+    /// The endpoint other nodes see us at (from the `to` field of their
+    /// Pongs, see [`crate::endpoint`]) changed: `None` when no address has a
+    /// majority any more.
+    EndpointPredicted {
+        /// The predicted external UDP endpoint.
+        predicted: Option<SocketAddr>,
+    },
     /// A lookup ended.
     LookupFinished {
         /// Which lookup.
@@ -225,6 +239,72 @@ pub enum Discv4Event {
         /// Up to 16 nodes closest to the target that answered, closest first.
         nodes: Vec<NodeRecord>,
     },
+}
+
+/// Packets of each discv4 type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacketCounts {
+    /// Ping (0x01).
+    pub ping: u64,
+    /// Pong (0x02).
+    pub pong: u64,
+    /// FindNode (0x03).
+    pub find_node: u64,
+    /// Neighbours (0x04).
+    pub neighbours: u64,
+    /// ENRRequest (0x05).
+    pub enr_request: u64,
+    /// ENRResponse (0x06).
+    pub enr_response: u64,
+}
+
+impl PacketCounts {
+    fn count(&mut self, m: &Message) {
+        let c = match m {
+            Message::Ping(_) => &mut self.ping,
+            Message::Pong(_) => &mut self.pong,
+            Message::FindNode(_) => &mut self.find_node,
+            Message::Neighbours(_) => &mut self.neighbours,
+            Message::EnrRequest(_) => &mut self.enr_request,
+            Message::EnrResponse(_) => &mut self.enr_response,
+        };
+        *c = c.saturating_add(1);
+    }
+
+    /// The counts with lower-case type names (`ping`, `pong`, `findnode`,
+    /// `neighbors`, `enrrequest`, `enrresponse`, as geth's metrics name them).
+    pub fn by_name(&self) -> [(&'static str, u64); 6] {
+        [
+            ("ping", self.ping),
+            ("pong", self.pong),
+            ("findnode", self.find_node),
+            ("neighbors", self.neighbours),
+            ("enrrequest", self.enr_request),
+            ("enrresponse", self.enr_response),
+        ]
+    }
+}
+
+/// Running totals of the engine, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Discv4Stats {
+    /// Valid (decoded, signature-checked) packets received, by type,
+    /// counted before the expiry, ban and bond checks.
+    pub packets_in: PacketCounts,
+    /// Packets queued for sending, by type.
+    pub packets_out: PacketCounts,
+    /// Datagrams dropped before decoding (rate limit, banned IP, duplicate,
+    /// undecodable).
+    pub dropped_in: u64,
+    /// Lookups started (refreshes included).
+    pub lookups_started: u64,
+    /// Lookups finished.
+    pub lookups_finished: u64,
+    /// Nodes in the table.
+    pub table_len: usize,
+    /// (node id, IP) pairs holding a fresh endpoint proof.
+    pub bonded: usize,
 }
 
 /// Everything [`Discv4::new`] needs.
@@ -361,6 +441,8 @@ pub struct Discv4 {
     bans: Bans,
     transmits: VecDeque<(SocketAddr, Bytes)>,
     events: VecDeque<Discv4Event>,
+    predictor: EndpointPredictor,
+    stats: Discv4Stats,
 }
 
 impl std::fmt::Debug for Discv4 {
@@ -411,6 +493,8 @@ impl Discv4 {
                 tcp: tcp_port,
             },
             table: Table::new(local_id),
+            predictor: EndpointPredictor::new(config.endpoint_predictor),
+            stats: Discv4Stats::default(),
             rate: RateLimiter::new(
                 config.rate_window,
                 config.max_packets_per_ip,
@@ -484,6 +568,25 @@ impl Discv4 {
             .is_some_and(|b| self.fresh(b.last_pong, now))
     }
 
+    /// The external endpoint predicted from Pongs (see [`crate::endpoint`]).
+    pub fn predicted_endpoint(&self) -> Option<SocketAddr> {
+        self.predictor.prediction()
+    }
+
+    /// Running totals, with the table size and the fresh endpoint proofs
+    /// at `now`.
+    pub fn stats(&self, now: Instant) -> Discv4Stats {
+        Discv4Stats {
+            table_len: self.table.len(),
+            bonded: self
+                .bonds
+                .values()
+                .filter(|b| self.fresh(b.last_pong, now))
+                .count(),
+            ..self.stats
+        }
+    }
+
     /// Number of lookups in progress.
     pub fn active_lookups(&self) -> usize {
         self.lookups.len()
@@ -541,6 +644,7 @@ impl Discv4 {
         }
         let id = LookupId(self.next_lookup);
         self.next_lookup += 1;
+        self.stats.lookups_started += 1;
         let mut lookup = Lookup::new(target);
         let mut seeds = self.table.closest(&target, BUCKET_SIZE);
         if seeds.is_empty() {
@@ -644,27 +748,33 @@ impl Discv4 {
         let ip = src.ip();
         if self.bans.is_ip_banned(&ip, now) {
             trace!(target: "discv4", %src, "packet from banned IP dropped");
+            self.stats.dropped_in += 1;
             return;
         }
         if !self.rate.allow(ip, now) {
             debug!(target: "discv4", %src, "per-IP rate limit exceeded, packet dropped");
+            self.stats.dropped_in += 1;
             return;
         }
         if datagram.len() >= 32 && self.recent.contains(&B256::from_slice(&datagram[..32])) {
             trace!(target: "discv4", %src, "duplicate packet dropped");
+            self.stats.dropped_in += 1;
             return;
         }
         let packet = match packet::decode(datagram) {
             Ok(p) => p,
             Err(PacketError::UnknownType(t)) => {
                 trace!(target: "discv4", %src, packet_type = t, "unknown packet type dropped");
+                self.stats.dropped_in += 1;
                 return;
             }
             Err(e) => {
                 debug!(target: "discv4", %src, error = %e, "undecodable packet dropped");
+                self.stats.dropped_in += 1;
                 return;
             }
         };
+        self.stats.packets_in.count(&packet.message);
         self.recent.insert(packet.hash);
         if packet.node_id == self.local_id {
             return;
@@ -750,6 +860,10 @@ impl Discv4 {
         };
         self.stranger_pings.remove(&id);
         self.touch_bond(id, src.ip(), now, |b| b.last_pong = Some(now));
+        let seen_as = SocketAddr::new(pong.to.ip, pong.to.udp);
+        if let Some(predicted) = self.predictor.report(now, id, seen_as) {
+            self.emit(Discv4Event::EndpointPredicted { predicted });
+        }
         if self.table.contains(&id) {
             self.table.mark_seen(&id, now);
         } else {
@@ -1173,6 +1287,7 @@ impl Discv4 {
             .is_some_and(|l| l.in_flight == 0 && !l.has_unasked());
         if done {
             if let Some(l) = self.lookups.remove(&lid) {
+                self.stats.lookups_finished += 1;
                 self.emit(Discv4Event::LookupFinished {
                     id: lid,
                     target: l.target,
@@ -1359,6 +1474,7 @@ impl Discv4 {
             return None;
         }
         trace!(target: "discv4", %to, kind = message.name(), "send");
+        self.stats.packets_out.count(message);
         self.transmits.push_back((to, bytes));
         Some(hash)
     }

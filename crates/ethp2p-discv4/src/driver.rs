@@ -6,7 +6,7 @@
 //! task ends when every handle is dropped.
 
 use crate::{
-    core::{Discv4, Discv4Event, NodeFilter},
+    core::{Discv4, Discv4Event, Discv4Stats, NodeFilter},
     enr::{Enr, SeqStore},
     lookup::LookupId,
     packet::MAX_PACKET_SIZE,
@@ -104,6 +104,8 @@ enum Command {
     SetForkId(ForkId, oneshot::Sender<Result<(), Discv4Error>>),
     SetExternalIp(IpAddr, oneshot::Sender<Result<(), Discv4Error>>),
     SetNodeFilter(Box<dyn NodeFilter>),
+    Stats(oneshot::Sender<Discv4Stats>),
+    PredictedEndpoint(oneshot::Sender<Option<SocketAddr>>),
 }
 
 /// A cloneable handle to a running discv4 service.
@@ -194,6 +196,24 @@ impl Discv4Handle {
         let (tx, rx) = oneshot::channel();
         self.send(Command::SetExternalIp(ip, tx)).await?;
         rx.await.map_err(|_| Discv4Error::Stopped)?
+    }
+}
+
+impl Discv4Handle {
+    /// The engine's running totals (packets by type, lookups, table size,
+    /// bonded nodes).
+    pub async fn stats(&self) -> Result<Discv4Stats, Discv4Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Stats(tx)).await?;
+        rx.await.map_err(|_| Discv4Error::Stopped)
+    }
+
+    /// The external endpoint predicted from Pongs, if a majority agrees
+    /// (see [`crate::endpoint`]).
+    pub async fn predicted_endpoint(&self) -> Result<Option<SocketAddr>, Discv4Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::PredictedEndpoint(tx)).await?;
+        rx.await.map_err(|_| Discv4Error::Stopped)
     }
 }
 
@@ -324,6 +344,12 @@ async fn run<T: UdpTransport>(
                         let _ = tx.send(persist_seq(&engine, changed, &mut seq_store));
                     }
                     Command::SetNodeFilter(filter) => engine.set_node_filter(filter),
+                    Command::Stats(tx) => {
+                        let _ = tx.send(engine.stats(now));
+                    }
+                    Command::PredictedEndpoint(tx) => {
+                        let _ = tx.send(engine.predicted_endpoint());
+                    }
                     Command::SetExternalIp(ip, tx) => {
                         let changed = engine.set_external_ip(ip);
                         let _ = tx.send(persist_seq(&engine, changed, &mut seq_store));

@@ -5,6 +5,7 @@
 //!   (EIP-8) decoder.
 //! - [`enr`]: the local record (re-signed when the fork id changes, sequence
 //!   number persisted so it never goes backwards) and the remote `eth` entry.
+//! - [`endpoint`]: our external endpoint predicted from Pongs' `to` fields.
 //! - [`table`]: the Kademlia table with geth's IP limits and revalidation
 //!   bookkeeping.
 //! - [`core`]: the sans-IO protocol engine [`Discv4`]: fed datagrams and `now`,
@@ -78,6 +79,7 @@
 
 pub mod core;
 pub mod driver;
+pub mod endpoint;
 pub mod enr;
 mod limits;
 pub mod lookup;
@@ -87,12 +89,13 @@ pub mod shared;
 pub mod table;
 
 pub use crate::core::{
-    AcceptAll, Discv4, Discv4Config, Discv4Event, Discv4Params, ForkIdFilter, NodeFilter,
-    TooManyLookups,
+    AcceptAll, Discv4, Discv4Config, Discv4Event, Discv4Params, Discv4Stats, ForkIdFilter,
+    NodeFilter, PacketCounts, TooManyLookups,
 };
 pub use crate::driver::{
     spawn, start, unix_time_now, Discv4Error, Discv4Handle, DriverConfig, UdpTransport,
 };
+pub use crate::endpoint::{EndpointPredictor, PredictorConfig};
 pub use crate::enr::{Enr, LocalEnr, SeqFile, SeqStore};
 pub use crate::lookup::LookupId;
 pub use crate::memnet::{MemNetwork, MemSocket};

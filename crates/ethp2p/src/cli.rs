@@ -84,25 +84,34 @@ pub(crate) struct NodeArgs {
     /// Do not dial the chain's bootnodes.
     #[arg(long)]
     pub no_bootnodes: bool,
-    /// Bootnodes, comma-separated enode URLs (IP or DNS name): replace the chain's list (discovery starts from them, and they are dialed).
-    #[arg(long, value_name = "ENODES", value_delimiter = ',')]
+    /// Bootnodes, comma-separated enode URLs (IP or DNS name) or `enr:` records: replace the chain's list (discovery starts from them, and they are dialed).
+    #[arg(long, value_name = "ENODES", value_delimiter = ',', value_parser = parse_bootnode)]
     pub bootnodes: Vec<EnodeUrl>,
     /// A custom chain from a geth-style genesis.json (network id = config.chainId, genesis hash computed, fork schedule from the config); replaces --chain.
     #[arg(long, value_name = "FILE")]
     pub genesis: Option<PathBuf>,
-    /// Disable peer discovery (discv4 and DNS lists): only bootnodes, static and trusted peers are dialed.
+    /// Disable peer discovery (discv4, discv5 and DNS lists): only bootnodes, static and trusted peers are dialed.
     #[arg(long)]
     pub no_discovery: bool,
-    /// UDP port of discv4 [default: the listening port].
+    /// UDP port of discv4 and discv5 [default: the listening port].
     #[arg(long, value_name = "PORT")]
     pub discovery_port: Option<u16>,
+    /// Run discv5 next to discv4, on the same UDP port, with one ENR for both [default: on, as geth since 1.14].
+    #[arg(long, overrides_with = "no_v5")]
+    pub v5: bool,
+    /// Do not run discv5: discv4 alone reads the discovery port.
+    #[arg(long, overrides_with = "v5")]
+    pub no_v5: bool,
+    /// discv5 bootnodes, comma-separated `enr:` records (discv5 only; they are not dialed). discv5 also learns the records discv4 fetches.
+    #[arg(long, value_name = "ENRS", value_delimiter = ',', value_parser = parse_enr)]
+    pub v5_bootnodes: Vec<discv5::Enr>,
     /// EIP-1459 DNS node list to follow, `enrtree://<key>@<domain>` (repeatable; added to the chain's own list).
     #[arg(long = "dns", value_name = "URL")]
     pub dns: Vec<String>,
     /// Only peers in these networks, comma-separated CIDR (geth's --netrestrict), e.g. `10.0.0.0/8,2001:db8::/32`: applied to inbound connections, added peers and dials [default: all].
     #[arg(long, value_name = "CIDRS")]
     pub netrestrict: Option<String>,
-    /// The external address to announce: `extip:<IP>` or `none` [default: the listening address when it is not 0.0.0.0, else none].
+    /// The external address to announce: `extip:<IP>` or `none` (no UPnP/NAT-PMP `any`) [default: the listening address when it is not 0.0.0.0, else none].
     #[arg(long, value_name = "extip:IP|none")]
     pub nat: Option<String>,
     /// Maximum established peers; a third of them outbound, as geth [default: 50].
@@ -293,6 +302,38 @@ pub(crate) struct ProbeArgs {
     pub discv4_wait: Option<f64>,
 }
 
+/// An enode URL, or an `enr:` record as geth accepts in `--bootnodes` (its
+/// ip and udp ports; the tcp port when the record has one, else the udp
+/// port's number).
+fn parse_bootnode(s: &str) -> Result<EnodeUrl, String> {
+    let s = s.trim();
+    if !s.starts_with("enr:") {
+        return s.parse::<EnodeUrl>().map_err(|e| e.to_string());
+    }
+    let enr: ethp2p_discv4::Enr = s.parse().map_err(|e| format!("invalid ENR: {e}"))?;
+    let (ip, udp, tcp) = match (enr.ip4(), enr.ip6()) {
+        (Some(ip), _) => (IpAddr::V4(ip), enr.udp4(), enr.tcp4()),
+        (None, Some(ip)) => (IpAddr::V6(ip), enr.udp6(), enr.tcp6()),
+        (None, None) => return Err("the ENR has no IP address".into()),
+    };
+    let udp = udp.ok_or("the ENR has no udp port")?;
+    let mut record = NodeRecord::new(
+        ethp2p_discv4::enr::enr_peer_id(&enr),
+        std::net::SocketAddr::new(ip, tcp.unwrap_or(udp)),
+    );
+    record.udp_port = udp;
+    Ok(record.into())
+}
+
+fn parse_enr(s: &str) -> Result<discv5::Enr, String> {
+    let s = s.trim();
+    if !s.starts_with("enr:") {
+        return Err(format!("{s:?} is not an `enr:` record"));
+    }
+    s.parse::<discv5::Enr>()
+        .map_err(|e| format!("invalid ENR: {e}"))
+}
+
 fn parse_regex(s: &str) -> Result<regex_automata::meta::Regex, String> {
     regex_automata::meta::Regex::new(s).map_err(|e| format!("invalid regular expression: {e}"))
 }
@@ -421,6 +462,8 @@ fn parse_tx_cap(s: &str) -> Result<usize, String> {
         return Err(format!("must be between 1 and {MAX_TX_CAP}"));
     }
     Ok(n)
+}
+
 /// `--head`: a block to announce as our head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HeadArg {
@@ -458,4 +501,27 @@ fn parse_head(s: &str) -> Result<HeadArg, String> {
         hash,
         timestamp,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootnodes_take_enode_urls_and_enr_records() {
+        // EIP-778's example record: ip 127.0.0.1, udp 30303, no tcp.
+        let key = crate::enr::tests::example_key();
+        let id = ethp2p_rlpx::key::peer_id_from_secret_key(&key);
+        let r = parse_bootnode("enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8").unwrap();
+        assert_eq!(r.id, id);
+        assert_eq!(
+            r.record().unwrap().tcp_addr(),
+            "127.0.0.1:30303".parse().unwrap()
+        );
+        assert_eq!(r.udp_port, 30303);
+        let enode = format!("enode://{}@10.0.0.1:30305", hex::encode(id));
+        assert_eq!(parse_bootnode(&enode).unwrap().tcp_port, 30305);
+        assert!(parse_bootnode("enr:AAAA").is_err());
+        assert!(parse_bootnode("enode://zz@1.2.3.4:1").is_err());
+    }
 }

@@ -59,6 +59,10 @@ pub(crate) struct NodeConfig {
     pub discovery_port: u16,
     /// Extra EIP-1459 lists.
     pub dns: Vec<String>,
+    /// Whether discv5 runs on the discovery port (default on).
+    pub v5: bool,
+    /// discv5 bootnodes.
+    pub v5_bootnodes: Vec<discv5::Enr>,
     /// The external IP to announce, if known.
     pub external_ip: Option<IpAddr>,
     /// Netrestrict: the networks peers may be in.
@@ -215,6 +219,8 @@ fn is_switch(key: &str) -> bool {
             | "disable-tx-gossip"
             | "disable-tx-relay"
             | "follow-head"
+            | "v5"
+            | "no-v5"
     )
 }
 
@@ -245,6 +251,14 @@ pub(crate) fn merge(cli: NodeArgs, file: NodeArgs) -> NodeArgs {
         no_discovery: cli.no_discovery || file.no_discovery,
         discovery_port: cli.discovery_port.or(file.discovery_port),
         dns: file.dns.into_iter().chain(cli.dns).collect(),
+        // The command line's choice, else the file's.
+        v5: cli.v5 || (!cli.no_v5 && file.v5),
+        no_v5: cli.no_v5 || (!cli.v5 && file.no_v5),
+        v5_bootnodes: file
+            .v5_bootnodes
+            .into_iter()
+            .chain(cli.v5_bootnodes)
+            .collect(),
         nat: cli.nat.or(file.nat),
         netrestrict: cli.netrestrict.or(file.netrestrict),
         max_peers: cli.max_peers.or(file.max_peers),
@@ -394,6 +408,9 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
             }
         },
     };
+    if a.no_v5 && !a.v5_bootnodes.is_empty() {
+        return Err("--v5-bootnodes: discv5 is off (--no-v5)".into());
+    }
     for url in &a.dns {
         url.parse::<ethp2p_dnsdisc::LinkEntry>()
             .map_err(|e| format!("--dns: {url:?}: {e}"))?;
@@ -412,6 +429,8 @@ pub(crate) fn resolve(a: NodeArgs) -> Result<NodeConfig, String> {
         discovery: !a.no_discovery,
         discovery_port: a.discovery_port.unwrap_or(listen.port()),
         dns: a.dns.clone(),
+        v5: !a.no_v5,
+        v5_bootnodes: a.v5_bootnodes.clone(),
         external_ip,
         chain,
         listen,
@@ -642,6 +661,29 @@ mod tests {
             let e = parse_file(text).expect_err(text);
             assert!(!e.contains('\n') && e.contains(needle), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn discv5_is_on_by_default_and_the_command_line_wins_over_the_file() {
+        assert!(resolve(NodeArgs::default()).unwrap().v5);
+        let off = NodeArgs {
+            no_v5: true,
+            ..Default::default()
+        };
+        assert!(!resolve(off.clone()).unwrap().v5);
+        let file = parse_file("no-v5 = true").unwrap();
+        assert!(
+            !resolve(merge(NodeArgs::default(), file.clone()))
+                .unwrap()
+                .v5
+        );
+        let on = NodeArgs {
+            v5: true,
+            ..Default::default()
+        };
+        assert!(resolve(merge(on, file)).unwrap().v5);
+        let file = parse_file("v5 = true").unwrap();
+        assert!(!resolve(merge(off, file)).unwrap().v5);
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod crawl;
 // Not yet used by the node; the node wiring comes separately.
 mod datadir;
 mod discovery;
+mod discovery_metrics;
+mod discovery_v5;
 mod enr;
 mod handshake;
 mod metrics;
@@ -17,8 +19,8 @@ mod node;
 mod probe;
 mod resolve;
 mod rpc;
-mod rpc_tx;
 mod rpc_transport;
+mod rpc_tx;
 mod txs;
 
 use clap::{error::ErrorKind, Parser};

@@ -35,6 +35,7 @@ pub(crate) async fn bind(addr: SocketAddr) -> Result<MetricsServer, String> {
     metrics::set_global_recorder(recorder)
         .map_err(|e| format!("--metrics-addr: cannot install the metrics recorder: {e}"))?;
     describe();
+    crate::discovery_metrics::describe();
     Ok(MetricsServer {
         exporter,
         local_addr,

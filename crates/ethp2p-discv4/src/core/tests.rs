@@ -958,3 +958,90 @@ fn verified_nodes_kept_out_of_a_full_bucket_are_reported_once() {
         .iter()
         .any(|e| matches!(e, Discv4Event::NodeFound { record, .. } if record.id == spare.id)));
 }
+
+/// Pongs whose `to` names another endpoint than the announced one move the
+/// prediction once enough distinct nodes agree; a Pong with a wrong hash
+/// counts for nothing.
+#[test]
+fn pong_to_fields_predict_the_external_endpoint() {
+    let mut config = Discv4Config::default();
+    config.endpoint_predictor.min_votes = 3;
+    let (mut d, now) = engine_with(config, Box::new(AcceptAll));
+    let seen: SocketAddr = "203.0.113.50:41000".parse().unwrap();
+    let pong_to = |t: &Tester, d: &mut Discv4, ping_hash: B256| {
+        let m = Message::Pong(Pong {
+            to: Endpoint {
+                ip: seen.ip(),
+                udp: seen.port(),
+                tcp: 30303,
+            },
+            ping_hash,
+            expiration: exp(UNIX),
+            enr_seq: None,
+        });
+        t.send(d, now, &m);
+    };
+    let testers: Vec<Tester> = (0..3)
+        .map(|i| Tester::new(40 + i, &format!("10.0.1.{}:30303", i + 1)))
+        .collect();
+    for (i, t) in testers.iter().enumerate() {
+        d.add_node(now, t.record());
+        let (_, hash) = find_ping(
+            &drain(&mut d)
+                .into_iter()
+                .filter(|(to, _)| *to == t.addr)
+                .collect::<Vec<_>>(),
+        )
+        .expect("engine pings");
+        // A wrong hash first: not a statement.
+        pong_to(t, &mut d, B256::repeat_byte(7));
+        pong_to(t, &mut d, hash);
+        let predicted: Vec<_> = events(&mut d)
+            .into_iter()
+            .filter_map(|e| match e {
+                Discv4Event::EndpointPredicted { predicted } => Some(predicted),
+                _ => None,
+            })
+            .collect();
+        if i < 2 {
+            assert!(predicted.is_empty(), "{i}: {predicted:?}");
+            assert_eq!(d.predicted_endpoint(), None);
+        } else {
+            assert_eq!(predicted, vec![Some(seen)]);
+            assert_eq!(d.predicted_endpoint(), Some(seen));
+        }
+    }
+}
+
+#[test]
+fn stats_count_packets_by_type_lookups_and_bonds() {
+    let (mut d, start) = engine();
+    let t = Tester::new(2, "10.0.0.2:30310");
+    let now = start;
+    bond(&mut d, &t, now, start);
+    let s = d.stats(now);
+    assert_eq!((s.packets_in.ping, s.packets_in.pong), (1, 1));
+    assert_eq!((s.packets_out.pong, s.packets_out.ping), (1, 1));
+    assert_eq!(s.bonded, 1);
+    assert_eq!(s.table_len, 1);
+    // Undecodable datagrams are counted as dropped, not by type.
+    d.handle_packet(now, t.addr, &[0u8; 120]);
+    assert_eq!(d.stats(now).dropped_in, 1);
+    let id = d.lookup(now, t.id).unwrap();
+    let s = d.stats(now);
+    assert_eq!(s.lookups_started, 1);
+    assert_eq!(s.lookups_finished, 0);
+    // Nobody answers: the lookup ends after the timeouts.
+    let mut at = now;
+    while d.stats(at).lookups_finished == 0 {
+        at = d.poll_timeout().unwrap();
+        d.handle_timeout(at);
+        drain(&mut d);
+        assert!(at < now + Duration::from_secs(60), "lookup never finished");
+    }
+    assert!(events(&mut d)
+        .iter()
+        .any(|e| matches!(e, Discv4Event::LookupFinished { id: l, .. } if *l == id)));
+    // The bond expires after twelve hours.
+    assert_eq!(d.stats(now + Duration::from_secs(12 * 3600 + 1)).bonded, 0);
+}
