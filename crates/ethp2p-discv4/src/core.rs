@@ -833,7 +833,7 @@ impl Discv4 {
             }
             self.note_seq(now, &id, ping.enr_seq);
             if !self.table.contains(&id) {
-                self.try_add(now, record);
+                self.try_add(now, record, ping.enr_seq);
             }
         } else if !self.pending_pings.contains_key(&id) {
             if self.stranger_pings.len() >= self.config.max_pending_pings {
@@ -867,7 +867,7 @@ impl Discv4 {
         if self.table.contains(&id) {
             self.table.mark_seen(&id, now);
         } else {
-            self.try_add(now, pending.record);
+            self.try_add(now, pending.record, pong.enr_seq);
         }
         self.note_seq(now, &id, pong.enr_seq);
         if self.awaiting_bond.contains_key(&id) {
@@ -1299,21 +1299,26 @@ impl Discv4 {
 
     // ----- table and ENRs --------------------------------------------------------
 
-    fn try_add(&mut self, now: Instant, record: NodeRecord) {
+    /// Adds a verified node; `seq` is the ENR sequence number its Ping or
+    /// Pong announced.
+    fn try_add(&mut self, now: Instant, record: NodeRecord, seq: Option<u64>) {
         if self.banned(&record.id, record.address, now) {
             return;
         }
         match self.table.add(record, now) {
             AddOutcome::Added => {
                 trace!(target: "discv4", id = %record.id, "node added to the table");
-                self.request_enr(now, record);
+                if let Some(e) = self.table.get_mut(&record.id) {
+                    e.announced_seq = seq;
+                }
+                self.fetch_enr_or_judge(now, record, seq);
             }
             // A verified node kept out of the table (full bucket or IP limit)
             // is still a dial candidate: fetch its ENR and report it once.
             outcome @ (AddOutcome::Replacement | AddOutcome::IpLimit) => {
                 trace!(target: "discv4", id = %record.id, ?outcome, "node kept out of the table");
                 if !self.reported.contains(&record.id) {
-                    self.request_enr(now, record);
+                    self.fetch_enr_or_judge(now, record, seq);
                 }
             }
             outcome => trace!(target: "discv4", id = %record.id, ?outcome, "node not added"),
@@ -1329,7 +1334,21 @@ impl Discv4 {
     fn on_evicted(&mut self, now: Instant, id: PeerId, promoted: Option<NodeRecord>) {
         self.emit(Discv4Event::NodeRemoved { id });
         if let Some(p) = promoted {
-            self.request_enr(now, p);
+            let seq = self.table.get(&p.id).and_then(|e| e.announced_seq);
+            self.fetch_enr_or_judge(now, p, seq);
+        }
+    }
+
+    /// A node that announced an ENR sequence number (EIP-868) in its Ping
+    /// or Pong has its record fetched, then judged; one that announced none
+    /// is judged without a record and sent no ENRRequest, as geth does (a
+    /// pre-EIP-868 node would not understand one, and geth's own v4 test
+    /// suite reads an unexpected ENRRequest as a failure).
+    fn fetch_enr_or_judge(&mut self, now: Instant, record: NodeRecord, seq: Option<u64>) {
+        if seq.is_some() {
+            self.request_enr(now, record);
+        } else {
+            self.judge(record, None);
         }
     }
 
@@ -1347,7 +1366,9 @@ impl Discv4 {
         }
         let known = e.enr.as_ref().map(|r| r.seq());
         let record = e.record;
-        if known.is_some_and(|k| seq > k) {
+        // A newer record than the one held, or a first announcement from a
+        // node met without one (`request_enr` skips one already asked for).
+        if newer && known.is_none_or(|k| seq > k) {
             self.request_enr(now, record);
         }
     }

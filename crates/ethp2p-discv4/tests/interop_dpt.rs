@@ -199,8 +199,9 @@ async fn ethereumjs_dpt_finds_us_and_we_find_it_and_its_peers() {
     let (handle, mut events, _task) = spawn(engine, socket, None, DriverConfig::default());
     handle.add_bootnode(a.record()).await.unwrap();
 
-    // We find it: bonded, in the table, reported (without an ENR: the DPT
-    // does not speak EIP-868, so the ENRRequest times out).
+    // We find it: bonded, in the table, reported without an ENR: the DPT
+    // does not speak EIP-868, its Pong announces no enr-seq, so it is sent
+    // no ENRRequest.
     let (record, enr) = timeout(STEP, async {
         loop {
             match events.recv().await.expect("driver running") {

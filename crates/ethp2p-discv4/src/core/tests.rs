@@ -162,7 +162,8 @@ fn pong(d: &mut Discv4, t: &Tester, now: Instant, start: Instant, ping_hash: B25
         },
         ping_hash,
         expiration: exp(unix_at(start, now)),
-        enr_seq: None,
+        // A current node announces its record's sequence number (EIP-868).
+        enr_seq: Some(1),
     });
     t.send(d, now, &m);
 }
@@ -256,6 +257,55 @@ fn find_node_needs_an_endpoint_proof() {
     assert_eq!(out[0].0, t.addr);
     assert_eq!(r.request_hash, req_hash);
     assert_eq!(&r.enr, d.local_enr());
+}
+
+#[test]
+fn a_node_announcing_no_enr_seq_is_sent_no_enr_request_and_reported_without_a_record() {
+    let (mut d, now) = engine();
+    let t = Tester::new(2, "10.0.0.2:30310");
+    // As geth's v4 test suite bonds: its Ping and Pong carry no enr-seq.
+    t.send(&mut d, now, &t.ping_msg(exp(UNIX)));
+    let (_, ping_hash) = find_ping(&drain(&mut d)).unwrap();
+    let pong_msg = Message::Pong(Pong {
+        to: Endpoint {
+            ip: LOCAL_IP.parse().unwrap(),
+            udp: 30303,
+            tcp: 30303,
+        },
+        ping_hash,
+        expiration: exp(UNIX),
+        enr_seq: None,
+    });
+    t.send(&mut d, now, &pong_msg);
+    assert!(d.table().contains(&t.id));
+    let out = drain(&mut d);
+    assert!(
+        !out.iter()
+            .any(|(_, p)| matches!(p.message, Message::EnrRequest(_))),
+        "{out:?}"
+    );
+    // Its FindNode is answered with Neighbours, nothing else in between.
+    t.send(&mut d, now, &find_node(&t, d.local_id(), UNIX));
+    let out = drain(&mut d);
+    assert!(out
+        .iter()
+        .all(|(_, p)| matches!(p.message, Message::Neighbours(_))));
+    assert_eq!(neighbours_to(&out, t.addr), 1, "{out:?}");
+    let ev = events(&mut d);
+    assert!(
+        matches!(&ev[..], [Discv4Event::NodeFound { record, enr: None, fork_id: None }] if record.id == t.id),
+        "{ev:?}"
+    );
+    // Once it announces a sequence number (here in a Ping), its record is
+    // fetched.
+    let mut ping = t.ping_msg(exp(UNIX) + 1);
+    if let Message::Ping(p) = &mut ping {
+        p.enr_seq = Some(3);
+    }
+    t.send(&mut d, now, &ping);
+    assert!(drain(&mut d)
+        .iter()
+        .any(|(a, p)| *a == t.addr && matches!(p.message, Message::EnrRequest(_))));
 }
 
 #[test]
