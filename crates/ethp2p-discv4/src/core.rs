@@ -1317,6 +1317,9 @@ impl Discv4 {
             // is still a dial candidate: fetch its ENR and report it once.
             outcome @ (AddOutcome::Replacement | AddOutcome::IpLimit) => {
                 trace!(target: "discv4", id = %record.id, ?outcome, "node kept out of the table");
+                if let Some(e) = self.table.replacement_mut(&record.id) {
+                    e.announced_seq = seq;
+                }
                 if !self.reported.contains(&record.id) {
                     self.fetch_enr_or_judge(now, record, seq);
                 }

@@ -266,6 +266,15 @@ impl Table {
             .find(|e| e.record.id == *id)
     }
 
+    /// The replacement for `id`, mutably.
+    pub fn replacement_mut(&mut self, id: &PeerId) -> Option<&mut Entry> {
+        let b = self.bucket_index(&node_key(id));
+        self.buckets[b]
+            .replacements
+            .iter_mut()
+            .find(|e| e.record.id == *id)
+    }
+
     /// Whether the bucket `id` would go into has a free entry slot.
     pub fn has_room_for(&self, id: &PeerId) -> bool {
         *id != self.local_id

@@ -285,7 +285,8 @@ fn a_node_announcing_no_enr_seq_is_sent_no_enr_request_and_reported_without_a_re
         "{out:?}"
     );
     // Its FindNode is answered with Neighbours, nothing else in between.
-    t.send(&mut d, now, &find_node(&t, d.local_id(), UNIX));
+    let local = d.local_id();
+    t.send(&mut d, now, &find_node(&t, local, UNIX));
     let out = drain(&mut d);
     assert!(out
         .iter()
