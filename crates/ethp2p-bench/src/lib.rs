@@ -828,7 +828,7 @@ fn run_inner(args: BenchArgs, children: &PeerCommand) -> Result<(), String> {
     if FETCH.iter().any(|n| sel.wants(n)) {
         let runners = fetch::routing(&cfg)?;
         for (name, runner) in FETCH.into_iter().zip(runners) {
-            let unit = if name.ends_with("_per_sec") {
+            let unit = if name.contains("_per_sec") {
                 "requests/s"
             } else {
                 "us"

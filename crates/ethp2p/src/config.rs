@@ -183,16 +183,14 @@ pub(crate) fn parse_file(text: &str) -> Result<NodeArgs, String> {
                     return Err(format!("key `{key}`: expected a value, got false"));
                 }
             }
+            // `--flag=value`, so a value starting with `-` (a negative
+            // number) reaches the flag's parser instead of reading as a flag.
             toml::Value::Array(items) => {
                 for item in items {
-                    args.push(flag.clone());
-                    args.push(scalar(item)?);
+                    args.push(format!("{flag}={}", scalar(item)?));
                 }
             }
-            v => {
-                args.push(flag);
-                args.push(scalar(v)?);
-            }
+            v => args.push(format!("{flag}={}", scalar(v)?)),
         }
     }
     parse_node_args(args).map_err(|e| {
@@ -599,6 +597,10 @@ mod tests {
             ("port = false", "port"),
             ("port = true", "--port"),
             ("max-peers = { a = 1 }", "max-peers"),
+            // Negative numbers reach the flag's parser (not read as flags).
+            ("port = -1", "--port"),
+            ("tx-skip-initial = -2", "--tx-skip-initial"),
+            ("inbound-throttle = -1.5", "--inbound-throttle"),
         ] {
             let e = parse_file(text).expect_err(text);
             assert!(!e.contains('\n'), "{text}: {e}");
