@@ -300,12 +300,17 @@ async fn run_lookups(
             Err(e) => debug!(%e, "discv5 lookup failed"),
         }
         done = done.saturating_add(1);
-        let wait = if done < BOOST_LOOKUPS {
-            BOOST_INTERVAL
-        } else {
-            LOOKUP_INTERVAL
-        };
-        tokio::time::sleep(wait).await;
+        tokio::time::sleep(wait_after(done)).await;
+    }
+}
+
+/// The pause after the `done`-th lookup: [`BOOST_INTERVAL`] while the first
+/// [`BOOST_LOOKUPS`] fill the table, [`LOOKUP_INTERVAL`] after.
+fn wait_after(done: u32) -> Duration {
+    if done < BOOST_LOOKUPS {
+        BOOST_INTERVAL
+    } else {
+        LOOKUP_INTERVAL
     }
 }
 
@@ -340,6 +345,14 @@ mod tests {
     use super::*;
     use ethp2p_discv4::enr::{encode_eth_entry, LocalEnr, LocalEnrFields};
     use ethp2p_eth::chain::ChainSpec;
+
+    #[test]
+    fn lookups_are_fast_while_the_table_fills_then_slow() {
+        assert_eq!(wait_after(1), BOOST_INTERVAL);
+        assert_eq!(wait_after(BOOST_LOOKUPS - 1), BOOST_INTERVAL);
+        assert_eq!(wait_after(BOOST_LOOKUPS), LOOKUP_INTERVAL);
+        assert_eq!(wait_after(u32::MAX), LOOKUP_INTERVAL);
+    }
 
     fn mainnet_filter() -> (ForkFilter, ForkId) {
         let spec = ChainSpec::mainnet();
