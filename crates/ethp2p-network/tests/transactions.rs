@@ -13,7 +13,10 @@ use ethp2p_eth::{
 use ethp2p_network::{
     peers::PeerKind,
     transactions::{
-        manager::{SubmitError, TransactionsConfig, TransactionsHandle, TransactionsManager},
+        manager::{
+            SubmitError, TransactionsConfig, TransactionsHandle, TransactionsManager,
+            TransactionsStats,
+        },
         stream::{FirstSeenRecord, Via},
     },
     IncomingMessage, IncomingStream, NetworkConfig, NetworkEvent, NetworkHandle, NetworkManager,
@@ -32,6 +35,19 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// The signature of `hash` by the key `[key; 32]`.
+fn sign(key: u8, hash: B256) -> Signature {
+    let sk = SecretKey::from_byte_array([key; 32]).expect("key");
+    let (recid, compact) = SECP256K1
+        .sign_ecdsa_recoverable(Message::from_digest(hash.0), &sk)
+        .serialize_compact();
+    Signature::new(
+        U256::from_be_slice(&compact[..32]),
+        U256::from_be_slice(&compact[32..]),
+        i32::from(recid) == 1,
+    )
+}
+
 /// A signed EIP-1559 transfer from the key `[key; 32]`, with `input` bytes of
 /// call data, as its EIP-2718 bytes.
 fn signed_tx(key: u8, nonce: u64, input: usize) -> Bytes {
@@ -46,15 +62,7 @@ fn signed_tx(key: u8, nonce: u64, input: usize) -> Bytes {
         input: vec![0xab; input].into(),
         access_list: Default::default(),
     };
-    let sk = SecretKey::from_byte_array([key; 32]).expect("key");
-    let (recid, compact) = SECP256K1
-        .sign_ecdsa_recoverable(Message::from_digest(tx.signature_hash().0), &sk)
-        .serialize_compact();
-    let sig = Signature::new(
-        U256::from_be_slice(&compact[..32]),
-        U256::from_be_slice(&compact[32..]),
-        i32::from(recid) == 1,
-    );
+    let sig = sign(key, tx.signature_hash());
     Bytes::from(TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718())
 }
 
@@ -75,6 +83,18 @@ struct Node {
     txs: Option<TransactionsHandle>,
     gossip: Option<mpsc::Receiver<IncomingMessage>>,
     record: NodeRecord,
+}
+
+impl Node {
+    /// The transactions manager (not on a scripted peer).
+    fn txs(&self) -> &TransactionsHandle {
+        self.txs.as_ref().expect("manager")
+    }
+
+    /// The transactions manager's statistics.
+    async fn stats(&self) -> TransactionsStats {
+        self.txs().stats().await.expect("running")
+    }
 }
 
 /// Starts node `i` on `net`: with a transactions manager when `config` is
@@ -139,9 +159,14 @@ async fn sessions(events: &mut broadcast::Receiver<NetworkEvent>, n: usize) {
 
 /// Connects `a` to `b` and waits for both sides.
 async fn connect(a: &Node, b: &Node) {
+    connect_as(a, b, PeerKind::Static).await
+}
+
+/// Has `a` add `b` as a `kind` peer and waits for both sides.
+async fn connect_as(a: &Node, b: &Node, kind: PeerKind) {
     let (mut ea, mut eb) = (a.net.event_listener(), b.net.event_listener());
     a.net
-        .add_peer(b.record, PeerKind::Static)
+        .add_peer(b.record, kind)
         .await
         .expect("running")
         .expect("added");
@@ -155,6 +180,26 @@ async fn next_record(rx: &mut broadcast::Receiver<FirstSeenRecord>) -> FirstSeen
         .await
         .expect("a record in time")
         .expect("stream open")
+}
+
+/// Sends `msg` from `from` to `to`.
+async fn send(from: &Node, to: &Node, msg: EthMessage) {
+    from.net
+        .send_message(to.net.local_id(), msg)
+        .await
+        .expect("running")
+        .expect("sent");
+}
+
+/// An eth/68 announcement of `hashes` with their `types` and `sizes`.
+fn announcement(types: Vec<u8>, sizes: Vec<u64>, hashes: Vec<B256>) -> EthMessage {
+    EthMessage::NewPooledTransactionHashes(NewPooledTransactionHashes::Eth68(
+        NewPooledTransactionHashes68 {
+            types: types.into(),
+            sizes,
+            hashes,
+        },
+    ))
 }
 
 /// The mesh: 20 nodes, node `i` linked to `i+1`, `i+5` and `i+8` (mod 20):
@@ -192,27 +237,16 @@ fn submitted_tx_reaches_every_node_of_a_mesh_once() {
         for ev in &mut events {
             sessions(ev, 6).await;
         }
-        let mut streams: Vec<_> = nodes
-            .iter()
-            .map(|n| n.txs.as_ref().expect("manager").subscribe())
-            .collect();
+        let mut streams: Vec<_> = nodes.iter().map(|n| n.txs().subscribe()).collect();
         for n in &nodes {
-            let stats = n
-                .txs
-                .as_ref()
-                .expect("manager")
-                .stats()
-                .await
-                .expect("running");
+            let stats = n.stats().await;
             assert_eq!(stats.peers, 6);
         }
 
         let raw = signed_tx(0x42, 0, 100);
         let hash = keccak256(&raw);
         let submitted = nodes[0]
-            .txs
-            .as_ref()
-            .expect("manager")
+            .txs()
             .submit_raw(raw.clone())
             .await
             .expect("submitted");
@@ -242,13 +276,7 @@ fn submitted_tx_reaches_every_node_of_a_mesh_once() {
         let mut bodies_in = 0;
         let mut hashes_in = 0;
         for (i, n) in nodes.iter().enumerate() {
-            let s = n
-                .txs
-                .as_ref()
-                .expect("manager")
-                .stats()
-                .await
-                .expect("running");
+            let s = n.stats().await;
             assert_eq!(s.repeated, 0, "node {i}: a peer link carried it twice");
             assert!(s.fetched <= 1, "node {i} fetched it {} times", s.fetched);
             if i > 0 {
@@ -270,7 +298,7 @@ fn submit_raw_rejects_garbage_and_oversized_and_needs_peers() {
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let a = start_node(&net, 0, Some(TransactionsConfig::default())).await;
-        let txs = a.txs.as_ref().expect("manager");
+        let txs = a.txs();
         assert!(matches!(
             txs.submit_raw(vec![0x02, 0xc0]).await,
             Err(SubmitError::Undecodable(_))
@@ -300,40 +328,17 @@ fn lying_announcer(announced_type: u8, size_delta: i64) -> (bool, Option<FirstSe
         let ours = start_node(&net, 0, Some(TransactionsConfig::default())).await;
         let mut liar = start_node(&net, 1, None).await;
         connect(&liar, &ours).await;
-        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
+        let mut stream = ours.txs().subscribe();
         let mut liar_events = liar.net.event_listener();
 
         let raw = signed_tx(7, 3, 50);
         let hash = keccak256(&raw);
         let size = (raw.len() as i64 + size_delta) as u64;
-        let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
-            types: vec![announced_type].into(),
-            sizes: vec![size],
-            hashes: vec![hash],
-        });
-        liar.net
-            .send_message(
-                ours.net.local_id(),
-                EthMessage::NewPooledTransactionHashes(ann),
-            )
+        let ann = announcement(vec![announced_type], vec![size], vec![hash]);
+        send(&liar, &ours, ann).await;
+        let (request, responder) = next_request(&mut liar, Duration::from_secs(10))
             .await
-            .expect("running")
-            .expect("sent");
-        let gossip = liar.gossip.as_mut().expect("raw peer");
-        let (request, responder) = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let msg = gossip.recv().await.expect("stream");
-                if let PeerMessage::EthRequest {
-                    request: EthMessage::GetPooledTransactions(req),
-                    responder,
-                } = msg.message
-                {
-                    return (req.message, responder);
-                }
-            }
-        })
-        .await
-        .expect("our node asks for the announced hash");
+            .expect("our node asks for the announced hash");
         assert_eq!(request, vec![hash]);
         serve(responder, &[&raw]);
 
@@ -397,27 +402,15 @@ fn announcement_flood_stays_bounded() {
         let ours = start_node(&net, 0, Some(config)).await;
         let mut flooder = start_node(&net, 1, None).await;
         connect(&flooder, &ours).await;
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         let mut held: Vec<EthResponder> = Vec::new();
         let mut memory = Vec::new();
         for round in 0..20u64 {
             let hashes: Vec<B256> = (0..4096u64)
                 .map(|i| keccak256((round * 4096 + i).to_be_bytes()))
                 .collect();
-            let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
-                types: vec![2; 4096].into(),
-                sizes: vec![200; 4096],
-                hashes,
-            });
-            flooder
-                .net
-                .send_message(
-                    ours.net.local_id(),
-                    EthMessage::NewPooledTransactionHashes(ann),
-                )
-                .await
-                .expect("running")
-                .expect("sent");
+            let ann = announcement(vec![2; 4096], vec![200; 4096], hashes);
+            send(&flooder, &ours, ann).await;
             tokio::time::sleep(Duration::from_millis(700)).await;
             // Never answer: keep the responders so requests stay open.
             let gossip = flooder.gossip.as_mut().expect("raw peer");
@@ -453,19 +446,8 @@ async fn pair(net: &MemoryNetwork, config: TransactionsConfig) -> (Node, Node) {
 
 /// `from` announces `raw` (a type-2 transaction, its true size) to `to`.
 async fn announce(from: &Node, to: &Node, raw: &[u8]) {
-    let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
-        types: vec![2].into(),
-        sizes: vec![raw.len() as u64],
-        hashes: vec![keccak256(raw)],
-    });
-    from.net
-        .send_message(
-            to.net.local_id(),
-            EthMessage::NewPooledTransactionHashes(ann),
-        )
-        .await
-        .expect("running")
-        .expect("sent");
+    let ann = announcement(vec![2], vec![raw.len() as u64], vec![keccak256(raw)]);
+    send(from, to, ann).await;
 }
 
 /// The next `GetPooledTransactions` the scripted peer receives within `wait`.
@@ -494,7 +476,7 @@ fn listener_mode_skips_a_new_peers_initial_announcements() {
         let net = MemoryNetwork::default();
         let config = TransactionsConfig::listener(Duration::from_secs(10));
         let (ours, mut peer) = pair(&net, config).await;
-        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
+        let mut stream = ours.txs().subscribe();
         let (old, new) = (signed_tx(3, 0, 10), signed_tx(3, 1, 10));
         announce(&peer, &ours, &old).await;
         assert!(
@@ -503,13 +485,7 @@ fn listener_mode_skips_a_new_peers_initial_announcements() {
                 .is_none(),
             "the pool dump is not fetched"
         );
-        let s = ours
-            .txs
-            .as_ref()
-            .expect("manager")
-            .stats()
-            .await
-            .expect("running");
+        let s = ours.stats().await;
         assert_eq!(s.skipped_initial, 1);
         tokio::time::sleep(Duration::from_secs(6)).await; // past the 10 s grace
         announce(&peer, &ours, &new).await;
@@ -554,13 +530,7 @@ fn accept_from_none_and_gossip_off_ignore_announcements() {
                     .is_none(),
                 "{config:?}"
             );
-            let s = ours
-                .txs
-                .as_ref()
-                .expect("manager")
-                .stats()
-                .await
-                .expect("running");
+            let s = ours.stats().await;
             assert_eq!(s.announced, 0);
             assert_eq!(s.fetcher.tracked, 0);
         });
@@ -572,50 +542,18 @@ fn blob_transaction_in_a_broadcast_is_penalised() {
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
-        let before = ours
-            .net
-            .reputation(peer.net.local_id())
-            .await
-            .expect("running")
-            .expect("known");
+        let before = reputation(&ours, &peer).await;
         // A type-3 item: refused on its type byte, before its fields.
-        let item = network_item(&[3, 0xc0]);
-        peer.net
-            .send_message(
-                ours.net.local_id(),
-                EthMessage::Transactions(RawList::from_encoded_items([&item]).expect("item")),
-            )
-            .await
-            .expect("running")
-            .expect("sent");
+        broadcast(&peer, &ours, &[&[3, 0xc0]]).await;
         // Then a good broadcast on the same link: once its record is out, the
         // bad one (before it in order) has been handled.
         let good = signed_tx(8, 0, 10);
-        let good_item = network_item(&good);
-        let mut stream = ours.txs.as_ref().expect("manager").subscribe();
-        peer.net
-            .send_message(
-                ours.net.local_id(),
-                EthMessage::Transactions(RawList::from_encoded_items([&good_item]).expect("item")),
-            )
-            .await
-            .expect("running")
-            .expect("sent");
+        let mut stream = ours.txs().subscribe();
+        broadcast(&peer, &ours, &[&good]).await;
         assert_eq!(next_record(&mut stream).await.hash, keccak256(&good));
-        let s = ours
-            .txs
-            .as_ref()
-            .expect("manager")
-            .stats()
-            .await
-            .expect("running");
+        let s = ours.stats().await;
         assert_eq!(s.broadcast, 1, "only the good broadcast counted");
-        let after = ours
-            .net
-            .reputation(peer.net.local_id())
-            .await
-            .expect("running")
-            .expect("known");
+        let after = reputation(&ours, &peer).await;
         assert_eq!(after - before, -16_384);
     });
 }
@@ -625,20 +563,12 @@ fn broadcast_is_streamed_and_submitted_tx_is_served_on_request() {
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         let mut stream = txs.subscribe();
 
         // A broadcast from the peer: streamed, via broadcast, with its body.
         let raw = signed_tx(5, 0, 10);
-        let item = network_item(&raw);
-        peer.net
-            .send_message(
-                ours.net.local_id(),
-                EthMessage::Transactions(RawList::from_encoded_items([&item]).expect("item")),
-            )
-            .await
-            .expect("running")
-            .expect("sent");
+        broadcast(&peer, &ours, &[&raw]).await;
         let r = next_record(&mut stream).await;
         assert_eq!((r.hash, r.via), (keccak256(&raw), Via::Broadcast));
         assert_eq!(r.peer, peer.net.local_id());
@@ -686,7 +616,7 @@ fn trusted_filters_follow_the_peer_kind() {
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let (ours, _peer) = pair(&net, config.clone()).await;
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         assert_eq!(
             txs.submit_raw(signed_tx(9, 0, 10)).await,
             Err(SubmitError::NoPeers)
@@ -698,21 +628,14 @@ fn trusted_filters_follow_the_peer_kind() {
         let net = MemoryNetwork::default();
         let ours = start_node(&net, 0, Some(config.clone())).await;
         let mut peer = start_node(&net, 1, None).await;
-        let (mut eo, mut ep) = (ours.net.event_listener(), peer.net.event_listener());
-        ours.net
-            .add_peer(peer.record, PeerKind::Trusted)
-            .await
-            .expect("running")
-            .expect("added");
-        sessions(&mut eo, 1).await;
-        sessions(&mut ep, 1).await;
+        connect_as(&ours, &peer, PeerKind::Trusted).await;
         let raw = signed_tx(9, 1, 10);
         announce(&peer, &ours, &raw).await;
         let (asked, _responder) = next_request(&mut peer, Duration::from_secs(5))
             .await
             .expect("a trusted peer's announcement is fetched");
         assert_eq!(asked, vec![keccak256(&raw)]);
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         let mine = signed_tx(9, 2, 10);
         assert_eq!(txs.submit_raw(mine.clone()).await, Ok(keccak256(&mine)));
         // One peer: ⌈√1⌉ = 1 gets the body.
@@ -765,14 +688,8 @@ async fn reputation_change(ours: &Node, peer: &Node, before: i32) -> i32 {
 /// Broadcasts `raws` (EIP-2718 bytes) from `from` to `to`.
 async fn broadcast(from: &Node, to: &Node, raws: &[&[u8]]) {
     let items: Vec<Vec<u8>> = raws.iter().map(|r| network_item(r)).collect();
-    from.net
-        .send_message(
-            to.net.local_id(),
-            EthMessage::Transactions(RawList::from_encoded_items(&items).expect("items")),
-        )
-        .await
-        .expect("running")
-        .expect("sent");
+    let list = RawList::from_encoded_items(&items).expect("items");
+    send(from, to, EthMessage::Transactions(list)).await;
 }
 
 /// A signed blob transaction with its EIP-4844 sidecar (one zero blob, a
@@ -800,15 +717,7 @@ fn blob_tx_with_sidecar(key: u8) -> (Bytes, B256) {
         max_fee_per_blob_gas: 1_000_000_000,
         input: Default::default(),
     };
-    let sk = SecretKey::from_byte_array([key; 32]).expect("key");
-    let (recid, compact) = SECP256K1
-        .sign_ecdsa_recoverable(Message::from_digest(tx.signature_hash().0), &sk)
-        .serialize_compact();
-    let sig = Signature::new(
-        U256::from_be_slice(&compact[..32]),
-        U256::from_be_slice(&compact[32..]),
-        i32::from(recid) == 1,
-    );
+    let sig = sign(key, tx.signature_hash());
     let signed = tx.into_signed(sig);
     let hash = *signed.hash();
     let (tx, sig, _) = signed.into_parts();
@@ -827,7 +736,7 @@ fn blob_transaction_broadcast_in_full_is_penalised_and_fetched_only_when_announc
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let (ours, mut peer) = pair(&net, TransactionsConfig::default()).await;
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         let mut stream = txs.subscribe();
         let (blob, hash) = blob_tx_with_sidecar(0x44);
         assert_ne!(keccak256(&blob[..]), hash, "the hash ignores the sidecar");
@@ -842,19 +751,8 @@ fn blob_transaction_broadcast_in_full_is_penalised_and_fetched_only_when_announc
 
         // The same transaction announced (type 3, true size) is fetched and
         // streamed: the refusal was for the broadcast, not the transaction.
-        let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
-            types: vec![3].into(),
-            sizes: vec![blob.len() as u64],
-            hashes: vec![hash],
-        });
-        peer.net
-            .send_message(
-                ours.net.local_id(),
-                EthMessage::NewPooledTransactionHashes(ann),
-            )
-            .await
-            .expect("running")
-            .expect("sent");
+        let ann = announcement(vec![3], vec![blob.len() as u64], vec![hash]);
+        send(&peer, &ours, ann).await;
         let (asked, responder) = next_request(&mut peer, Duration::from_secs(5))
             .await
             .expect("the announced blob transaction is fetched");
@@ -874,7 +772,7 @@ fn huge_body_in_a_broadcast_is_penalised_and_nothing_is_kept() {
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let (ours, peer) = pair(&net, TransactionsConfig::default()).await;
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         let mut stream = txs.subscribe();
         // 200 KiB of call data: over the 128 KiB bound of a non-blob
         // transaction, refused before its fields are decoded.
@@ -899,7 +797,7 @@ fn huge_body_in_an_answer_is_penalised_and_the_hash_is_let_go() {
     runtime().block_on(async {
         let net = MemoryNetwork::default();
         let (ours, mut peer) = pair(&net, TransactionsConfig::default()).await;
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         let mut stream = txs.subscribe();
         // Announced as a small transaction, answered with a 200 KiB one.
         let small = signed_tx(0x46, 0, 10);
@@ -943,32 +841,19 @@ fn announced_sizes_over_the_limits_are_never_fetched() {
         let (ours, mut peer) = pair(&net, TransactionsConfig::default()).await;
         let honest = signed_tx(0x47, 0, 10);
         let (big, bigger) = (keccak256(b"big"), keccak256(b"bigger"));
-        let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
-            // 10 MiB for a 1559 transaction, 2 MiB for a blob transaction:
-            // over the 128 KiB and 1 MiB bounds; then an honest entry.
-            types: vec![2, 3, 2].into(),
-            sizes: vec![10 << 20, 2 << 20, honest.len() as u64],
-            hashes: vec![big, bigger, keccak256(&honest)],
-        });
-        peer.net
-            .send_message(
-                ours.net.local_id(),
-                EthMessage::NewPooledTransactionHashes(ann),
-            )
-            .await
-            .expect("running")
-            .expect("sent");
+        // 10 MiB for a 1559 transaction, 2 MiB for a blob transaction: over
+        // the 128 KiB and 1 MiB bounds; then an honest entry.
+        let ann = announcement(
+            vec![2, 3, 2],
+            vec![10 << 20, 2 << 20, honest.len() as u64],
+            vec![big, bigger, keccak256(&honest)],
+        );
+        send(&peer, &ours, ann).await;
         let (asked, _r) = next_request(&mut peer, Duration::from_secs(5))
             .await
             .expect("a request");
         assert_eq!(asked, vec![keccak256(&honest)]);
-        let s = ours
-            .txs
-            .as_ref()
-            .expect("manager")
-            .stats()
-            .await
-            .expect("running");
+        let s = ours.stats().await;
         assert_eq!(s.fetcher.tracked, 1, "{s:?}");
     });
 }
@@ -982,7 +867,7 @@ fn floods_from_many_peers_stay_under_the_global_cap_and_drain_when_they_leave() 
         config.stream.max_entries = 12_000;
         config.known_per_peer = 4096;
         let ours = start_node(&net, 0, Some(config)).await;
-        let txs = ours.txs.as_ref().expect("manager");
+        let txs = ours.txs();
         let mut flooders = Vec::new();
         for i in 1..=6u8 {
             let f = start_node(&net, i, None).await;
@@ -994,21 +879,11 @@ fn floods_from_many_peers_stay_under_the_global_cap_and_drain_when_they_leave() 
         for round in 0..3u64 {
             for (i, f) in flooders.iter().enumerate() {
                 let base = (round * 6 + i as u64) * 4096;
-                let ann = NewPooledTransactionHashes::Eth68(NewPooledTransactionHashes68 {
-                    types: vec![2; 4096].into(),
-                    sizes: vec![150; 4096],
-                    hashes: (base..base + 4096)
-                        .map(|n| keccak256(n.to_be_bytes()))
-                        .collect(),
-                });
-                f.net
-                    .send_message(
-                        ours.net.local_id(),
-                        EthMessage::NewPooledTransactionHashes(ann),
-                    )
-                    .await
-                    .expect("running")
-                    .expect("sent");
+                let hashes = (base..base + 4096)
+                    .map(|n| keccak256(n.to_be_bytes()))
+                    .collect();
+                let ann = announcement(vec![2; 4096], vec![150; 4096], hashes);
+                send(f, &ours, ann).await;
             }
             tokio::time::sleep(Duration::from_millis(700)).await;
             for f in &mut flooders {

@@ -1,84 +1,24 @@
 //! Process tests of `ethp2p crawl`: three ethp2p nodes on loopback (discovery
 //! on, the first one the others' bootnode), crawled from the first one.
 
+mod common;
+
+use common::{run_cli_within, Launch, Node, LONG_WAIT};
 use serde_json::Value;
-use std::{path::Path, process::Stdio, time::Duration};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
-const WAIT: Duration = Duration::from_secs(60);
-
-/// A running node (killed when dropped) and its enode.
-struct NodeProc {
-    _child: Child,
-    enode: String,
-}
-
-impl NodeProc {
-    fn pubkey(&self) -> &str {
-        &self.enode["enode://".len().."enode://".len() + 128]
-    }
-}
+use std::path::Path;
 
 /// `ethp2p node --port 0` on loopback, discovery on, with `extra` flags.
-async fn start(datadir: &Path, extra: &[&str]) -> NodeProc {
-    std::fs::create_dir_all(datadir).unwrap();
-    let log = std::fs::File::create(datadir.join("node.log")).unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "node",
-            "--no-bootnodes",
-            "--addr",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ])
-        .args(["--rpc-addr", "127.0.0.1:0", "--datadir"])
-        .arg(datadir)
+async fn start(datadir: &Path, extra: &[&str]) -> Node {
+    Launch::node()
+        .within(LONG_WAIT)
         .args(extra)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ethp2p");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let enode = tokio::time::timeout(WAIT, lines.next_line())
+        .start(datadir)
         .await
-        .expect("enode line in time")
-        .unwrap()
-        .expect("enode line");
-    assert!(enode.starts_with("enode://"), "first line: {enode}");
-    // Keep stdout drained so the node never blocks on it.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    NodeProc {
-        _child: child,
-        enode,
-    }
 }
 
+/// Runs `ethp2p <args>` to its exit: (code, stdout, stderr).
 async fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let out = tokio::time::timeout(
-        WAIT,
-        Command::new(BIN)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("ethp2p {args:?} did not exit"))
-    .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_cli_within(LONG_WAIT, args).await
 }
 
 /// `crawl --bootnodes <hub> --timeout 5 --rlpx --output F --nodes-json N`

@@ -6,176 +6,30 @@
 //! Synchronisation is on observable state only: RPC and metrics polled with
 //! a bounded number of short tries, replies awaited under a timeout.
 
+mod common;
+
+use common::{eventually, http_get, run_cli, Launch, Node, WAIT};
 use ethp2p_discv4::packet::{self, Endpoint, Message, Ping, PING_VERSION};
-use jsonrpsee_core::{client::ClientT, rpc_params};
-use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
-use serde_json::Value;
-use std::{future::Future, net::SocketAddr, path::Path, process::Stdio, time::Duration};
-use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
-    net::UdpSocket,
-    process::{Child, ChildStdout, Command},
-};
+use jsonrpsee_core::rpc_params;
+use std::{net::SocketAddr, path::Path, time::Duration};
+use tokio::net::UdpSocket;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
-/// Upper bound of any wait in these tests.
-const WAIT: Duration = Duration::from_secs(30);
-/// Interval between two polls of a node's state.
-const POLL: Duration = Duration::from_millis(100);
-
-/// A running `ethp2p node`; killed when dropped.
-struct NodeProc {
-    _child: Child,
-    _stdout: tokio::io::Lines<BufReader<ChildStdout>>,
-    enode: String,
-    metrics_url: Option<String>,
-    rpc: HttpClient,
-    log: std::path::PathBuf,
+/// Starts `ethp2p node -vv` on loopback with ephemeral ports and `extra` flags.
+async fn start(datadir: &Path, extra: &[&str]) -> Node {
+    Launch::node().vv().args(extra).start(datadir).await
 }
 
-impl NodeProc {
-    fn pubkey(&self) -> &str {
-        &self.enode["enode://".len().."enode://".len() + 128]
-    }
-
-    async fn call(&self, method: &str) -> Value {
-        match self.rpc.request::<Value, _>(method, rpc_params![]).await {
-            Ok(v) => v,
-            Err(e) => panic!(
-                "{method}: {e}\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            ),
-        }
-    }
-
-    /// The node's ENR, from `admin_nodeInfo`.
-    async fn enr(&self) -> discv5::Enr {
-        let info = self.call("admin_nodeInfo").await;
-        info["enr"].as_str().unwrap().parse().unwrap()
-    }
-
-    /// Its UDP discovery address.
-    async fn udp_addr(&self) -> SocketAddr {
-        let info = self.call("admin_nodeInfo").await;
-        let port = info["ports"]["discovery"].as_u64().unwrap() as u16;
-        SocketAddr::from(([127, 0, 0, 1], port))
-    }
-
-    async fn has_peer(&self, pubkey: &str) -> bool {
-        match self.call("admin_peers").await {
-            Value::Array(a) => a
-                .iter()
-                .any(|p| p["enode"].as_str().unwrap_or("").contains(pubkey)),
-            other => panic!("admin_peers returned {other}"),
-        }
-    }
+/// The node's ENR, from `admin_nodeInfo`.
+async fn record_of(node: &Node) -> discv5::Enr {
+    let info = node.call("admin_nodeInfo", rpc_params![]).await;
+    info["enr"].as_str().unwrap().parse().unwrap()
 }
 
-/// Starts `ethp2p node` on loopback with ephemeral ports and `extra` flags.
-async fn start(datadir: &Path, extra: &[&str]) -> NodeProc {
-    std::fs::create_dir_all(datadir).unwrap();
-    let log = datadir.join(format!("node-{}.log", std::process::id()));
-    let log_file = std::fs::File::create(&log).unwrap();
-    let mut child = Command::new(BIN)
-        .arg("node")
-        .args(["--no-bootnodes", "--addr", "127.0.0.1", "--port", "0"])
-        .args(["--rpc-addr", "127.0.0.1:0", "-vv", "--datadir"])
-        .arg(datadir)
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ethp2p");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let wants_metrics = extra.contains(&"--metrics-addr");
-    let read = async {
-        let enode = lines.next_line().await.unwrap().expect("enode line");
-        let rpc = lines.next_line().await.unwrap().expect("rpc line");
-        let metrics = if wants_metrics {
-            lines.next_line().await.unwrap()
-        } else {
-            None
-        };
-        (enode, rpc, metrics)
-    };
-    let (enode, rpc, metrics) = tokio::time::timeout(WAIT, read).await.unwrap_or_else(|_| {
-        panic!(
-            "node printed no enode/rpc lines: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        )
-    });
-    let rpc_addr: SocketAddr = rpc
-        .strip_prefix("rpc: http://")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("rpc line: {rpc}"))
-        .parse()
-        .unwrap();
-    NodeProc {
-        _child: child,
-        _stdout: lines,
-        enode,
-        metrics_url: metrics.map(|m| m.strip_prefix("metrics: ").unwrap().to_string()),
-        rpc: HttpClientBuilder::default()
-            .build(format!("http://{rpc_addr}"))
-            .unwrap(),
-        log,
-    }
-}
-
-/// Polls `probe` every [`POLL`] until it yields a value, at most for [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let tries = (WAIT.as_millis() / POLL.as_millis()) as usize;
-    for _ in 0..tries {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-async fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let out = tokio::time::timeout(
-        WAIT,
-        Command::new(BIN)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("ethp2p {args:?} did not exit"))
-    .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-async fn http_get(url: &str) -> String {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(
-        format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(WAIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    out
+/// The node's UDP discovery address, from `admin_nodeInfo`.
+async fn discovery_addr(node: &Node) -> SocketAddr {
+    let info = node.call("admin_nodeInfo", rpc_params![]).await;
+    let port = info["ports"]["discovery"].as_u64().unwrap() as u16;
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 /// Sends a discv4 Ping from a fresh key to `to` and waits for the Pong that
@@ -257,8 +111,8 @@ async fn discv5_client() -> discv5::Discv5 {
 async fn one_port_answers_discv4_and_discv5_and_no_v5_turns_discv5_off() {
     let dir = tempfile::tempdir().unwrap();
     let node = start(&dir.path().join("a"), &[]).await;
-    let udp = node.udp_addr().await;
-    let enr = node.enr().await;
+    let udp = discovery_addr(&node).await;
+    let enr = record_of(&node).await;
     assert_eq!(enr.udp4_socket().map(SocketAddr::V4), Some(udp));
     assert!(enr.get_raw_rlp("eth").is_some(), "no eth entry: {enr}");
 
@@ -279,12 +133,12 @@ async fn one_port_answers_discv4_and_discv5_and_no_v5_turns_discv5_off() {
     );
 
     let off = start(&dir.path().join("b"), &["--no-v5"]).await;
-    let udp = off.udp_addr().await;
+    let udp = discovery_addr(&off).await;
     assert!(
         discv4_ping(udp, Duration::from_secs(10)).await,
         "no discv4 Pong"
     );
-    let res = tokio::time::timeout(WAIT, client.send_ping(off.enr().await))
+    let res = tokio::time::timeout(WAIT, client.send_ping(record_of(&off).await))
         .await
         .expect("discv5 ping neither answered nor failed");
     assert!(res.is_err(), "--no-v5 node answered discv5: {res:?}");
@@ -297,7 +151,7 @@ async fn one_port_answers_discv4_and_discv5_and_no_v5_turns_discv5_off() {
 async fn nodes_find_each_other_through_discv5_only() {
     let dir = tempfile::tempdir().unwrap();
     let hub = start(&dir.path().join("hub"), &["--v5"]).await;
-    let hub_enr = hub.enr().await.to_base64();
+    let hub_enr = record_of(&hub).await.to_base64();
     let b = start(
         &dir.path().join("b"),
         &["--v5-bootnodes", &hub_enr, "--metrics-addr", "127.0.0.1:0"],
@@ -326,7 +180,7 @@ async fn nodes_find_each_other_through_discv5_only() {
 async fn bootnodes_accept_enr_records() {
     let dir = tempfile::tempdir().unwrap();
     let a = start(&dir.path().join("a"), &[]).await;
-    let enr = a.enr().await.to_base64();
+    let enr = record_of(&a).await.to_base64();
     let b = start(&dir.path().join("b"), &["--no-v5", "--bootnodes", &enr]).await;
     eventually("b dialed its ENR bootnode", || async {
         b.has_peer(a.pubkey()).await.then_some(())
@@ -341,7 +195,10 @@ async fn metrics_show_the_discovery_series() {
     let dir = tempfile::tempdir().unwrap();
     let node = start(&dir.path().join("a"), &["--metrics-addr", "127.0.0.1:0"]).await;
     let url = node.metrics_url.clone().expect("metrics line");
-    assert!(discv4_ping(node.udp_addr().await, WAIT).await, "no Pong");
+    assert!(
+        discv4_ping(discovery_addr(&node).await, WAIT).await,
+        "no Pong"
+    );
     let body = eventually("discv4 ping counted in /metrics", || async {
         let body = http_get(&url).await;
         body.lines()

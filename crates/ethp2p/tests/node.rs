@@ -6,189 +6,39 @@
 //! bounded number of short tries, process exits and stdout lines awaited
 //! under a timeout. No fixed sleep orders anything.
 
+mod common;
+
+use common::{eventually, http, http_get, run_cli, Launch, Node, POLL, WAIT};
 use jsonrpsee_core::{
     client::{ClientT, Subscription, SubscriptionClientT},
     rpc_params,
 };
-use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
-use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
+use jsonrpsee_ws_client::WsClient;
 use serde_json::Value;
-use std::{future::Future, net::SocketAddr, path::Path, process::Stdio, time::Duration};
+use std::{net::SocketAddr, path::Path, process::Stdio};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
-    process::{Child, ChildStdout, Command},
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    process::Command,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
-/// Upper bound of any wait in these tests.
-const WAIT: Duration = Duration::from_secs(30);
-/// Interval between two polls of a node's state.
-const POLL: Duration = Duration::from_millis(100);
-
-/// A running `ethp2p node`; killed when dropped.
-struct NodeProc {
-    child: Child,
-    _stdout: tokio::io::Lines<BufReader<ChildStdout>>,
-    enode: String,
-    rpc_addr: SocketAddr,
-    metrics_url: Option<String>,
-    rpc: HttpClient,
-    log: std::path::PathBuf,
+/// Starts `ethp2p node -vv` on loopback with ephemeral ports and `extra` flags.
+async fn start(datadir: &Path, extra: &[&str]) -> Node {
+    Launch::node().vv().args(extra).start(datadir).await
 }
 
-impl NodeProc {
-    /// Port of the p2p listener, from the enode.
-    fn port(&self) -> u16 {
-        self.enode.rsplit(':').next().unwrap().parse().unwrap()
-    }
-
-    /// The 128-hex public key in the enode.
-    fn pubkey(&self) -> &str {
-        &self.enode["enode://".len().."enode://".len() + 128]
-    }
-
-    async fn call(&self, method: &str, params: jsonrpsee_core::params::ArrayParams) -> Value {
-        match self.rpc.request::<Value, _>(method, params).await {
-            Ok(v) => v,
-            Err(e) => panic!("{method}: {e}\n{}", self.log_text()),
-        }
-    }
-
-    async fn peers(&self) -> Vec<Value> {
-        match self.call("admin_peers", rpc_params![]).await {
-            Value::Array(a) => a,
-            other => panic!("admin_peers returned {other}"),
-        }
-    }
-
-    async fn node_info(&self) -> Value {
-        self.call("admin_nodeInfo", rpc_params![]).await
-    }
-
-    async fn ws(&self) -> WsClient {
-        WsClientBuilder::default()
-            .build(format!("ws://{}", self.rpc_addr))
-            .await
-            .expect("websocket connection")
-    }
-
-    /// geth's way of following peers: `admin_subscribe("peerEvents")` over
-    /// WebSocket (the client must outlive the subscription).
-    async fn peer_events(&self) -> (WsClient, Subscription<Value>) {
-        let ws = self.ws().await;
-        let sub = ws
-            .subscribe(
-                "admin_subscribe",
-                rpc_params!["peerEvents"],
-                "admin_unsubscribe",
-            )
-            .await
-            .expect("peerEvents subscription");
-        (ws, sub)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM.
-    async fn terminate(&self) {
-        let pid = self.child.id().expect("running");
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-/// Starts `ethp2p node` on loopback with ephemeral ports and `extra` flags.
-async fn start(datadir: &Path, extra: &[&str]) -> NodeProc {
-    start_with(datadir, &["--port", "0"], extra).await
-}
-
-async fn start_with(datadir: &Path, port: &[&str], extra: &[&str]) -> NodeProc {
-    std::fs::create_dir_all(datadir).unwrap();
-    let log = datadir.join(format!("node-{}.log", std::process::id()));
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .unwrap();
-    let mut child = Command::new(BIN)
-        .arg("node")
-        .args(["--no-bootnodes", "--addr", "127.0.0.1"])
-        .args(port)
-        .args(["--rpc-addr", "127.0.0.1:0", "-vv", "--datadir"])
-        .arg(datadir)
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ethp2p");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let wants_metrics = extra.contains(&"--metrics-addr");
-    let read = async {
-        let enode = lines.next_line().await.unwrap().expect("enode line");
-        let rpc = lines.next_line().await.unwrap().expect("rpc line");
-        let metrics = if wants_metrics {
-            lines.next_line().await.unwrap()
-        } else {
-            None
-        };
-        (enode, rpc, metrics)
-    };
-    let (enode, rpc, metrics) = match tokio::time::timeout(WAIT, read).await {
-        Ok(v) => v,
-        Err(_) => panic!(
-            "node printed no enode/rpc lines: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        ),
-    };
-    assert!(enode.starts_with("enode://"), "first line: {enode}");
-    let rpc_addr: SocketAddr = rpc
-        .strip_prefix("rpc: http://")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("rpc line: {rpc}"))
-        .parse()
-        .unwrap();
-    let metrics_url = metrics.map(|m| m.strip_prefix("metrics: ").unwrap().to_string());
-    let client = HttpClientBuilder::default()
-        .build(format!("http://{rpc_addr}"))
-        .unwrap();
-    NodeProc {
-        child,
-        _stdout: lines,
-        enode,
-        rpc_addr,
-        metrics_url,
-        rpc: client,
-        log,
-    }
-}
-
-/// Polls `probe` every [`POLL`] until it yields a value, at most for [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let tries = (WAIT.as_millis() / POLL.as_millis()) as usize;
-    for _ in 0..tries {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    panic!("timed out waiting for {what}");
+/// geth's way of following peers: `admin_subscribe("peerEvents")` over
+/// WebSocket (the client must outlive the subscription).
+async fn peer_events(node: &Node) -> (WsClient, Subscription<Value>) {
+    node.subscribe(
+        "admin_subscribe",
+        rpc_params!["peerEvents"],
+        "admin_unsubscribe",
+    )
+    .await
 }
 
 /// Waits until `node` lists exactly one peer, with the given public key, and returns it.
-async fn wait_peer(node: &NodeProc, pubkey: &str) -> Value {
+async fn wait_peer(node: &Node, pubkey: &str) -> Value {
     eventually(
         &format!("peer {}… on {}", &pubkey[..8], node.enode),
         || async {
@@ -200,7 +50,7 @@ async fn wait_peer(node: &NodeProc, pubkey: &str) -> Value {
     .await
 }
 
-async fn wait_no_peers(node: &NodeProc) {
+async fn wait_no_peers(node: &Node) {
     eventually(&format!("no peers on {}", node.enode), || async {
         node.peers().await.is_empty().then_some(())
     })
@@ -224,23 +74,6 @@ async fn next_event(sub: &mut Subscription<Value>, kind: &str) -> Value {
     tokio::time::timeout(WAIT, find)
         .await
         .unwrap_or_else(|_| panic!("no {kind} event"))
-}
-
-async fn http_get(url: &str) -> String {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(
-        format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(WAIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,7 +105,7 @@ async fn add_peer_lists_both_sides_and_remove_peer_drops_it() {
     }
 
     // Peer events on A, geth's way (admin_subscribe "peerEvents").
-    let (_ws, mut events) = a.peer_events().await;
+    let (_ws, mut events) = peer_events(&a).await;
 
     assert_eq!(
         a.call("admin_addPeer", rpc_params![b.enode.clone()]).await,
@@ -382,7 +215,7 @@ async fn static_peer_is_redialed_after_a_restart() {
     let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
     let b_dir = dir.path().join("b");
     let mut b = start(&b_dir, &["--nodekeyhex", key]).await;
-    let b_port = b.port().to_string();
+    let b_port = b.port();
     let a = start(
         &dir.path().join("a"),
         &["--peer", &b.enode.clone(), "--redial-backoff", "0.1"],
@@ -397,7 +230,12 @@ async fn static_peer_is_redialed_after_a_restart() {
     wait_no_peers(&a).await;
     let b_enode = b.enode.clone();
     drop(b);
-    let b = start_with(&b_dir, &["--port", &b_port], &["--nodekeyhex", key]).await;
+    let b = Launch::node()
+        .vv()
+        .port(b_port)
+        .args(&["--nodekeyhex", key])
+        .start(&b_dir)
+        .await;
     assert_eq!(b.enode, b_enode);
     let again = wait_peer(&a, b.pubkey()).await;
     assert_eq!(again["network"]["inbound"], false);
@@ -444,7 +282,7 @@ async fn trusted_peer_is_admitted_over_the_limit() {
     assert_eq!(on_b["network"]["trusted"], false);
     // An invalid enode is an RPC error, not a crash.
     let err = b
-        .rpc
+        .rpc()
         .request::<Value, _>("admin_addPeer", rpc_params!["enode://nope"])
         .await
         .unwrap_err();
@@ -456,7 +294,7 @@ async fn sigterm_says_client_quitting_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = start(&dir.path().join("a"), &[]).await;
     let b = start(&dir.path().join("b"), &[]).await;
-    let (_ws, mut events) = b.peer_events().await;
+    let (_ws, mut events) = peer_events(&b).await;
     assert_eq!(
         a.call("admin_addPeer", rpc_params![b.enode.clone()]).await,
         true
@@ -471,26 +309,6 @@ async fn sigterm_says_client_quitting_and_exits_zero() {
     let drop = next_event(&mut events, "drop").await;
     assert_eq!(drop["error"], "client quitting");
     wait_no_peers(&b).await;
-}
-
-async fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let out = tokio::time::timeout(
-        WAIT,
-        Command::new(BIN)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("ethp2p {args:?} did not exit"))
-    .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -661,74 +479,31 @@ async fn config_file_keys_are_the_flag_names() {
 /// A raw JSON-RPC POST with the given `Host` header; returns the status line.
 async fn post_with_host(addr: SocketAddr, host: &str) -> String {
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"net_listening","params":[]}"#;
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(WAIT, s.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    out.lines().next().unwrap_or_default().to_string()
+    let headers = [("Host", host), ("Content-Type", "application/json")];
+    http(&addr.to_string(), "POST", "/", &headers, body).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_on_loopback_refuses_foreign_host_headers() {
     let dir = tempfile::tempdir().unwrap();
     let n = start(&dir.path().join("n"), &[]).await;
-    let port = n.rpc_addr.port();
+    let port = n.rpc_addr().port();
     for host in [
         format!("127.0.0.1:{port}"),
         format!("localhost:{port}"),
         "localhost".into(),
     ] {
-        let status = post_with_host(n.rpc_addr, &host).await;
+        let status = post_with_host(n.rpc_addr(), &host).await;
         assert!(status.contains(" 200 "), "{host}: {status}");
     }
-    let status = post_with_host(n.rpc_addr, "attacker.example").await;
+    let status = post_with_host(n.rpc_addr(), "attacker.example").await;
     assert!(status.contains(" 403 "), "{status}");
-}
-
-/// `interop/`, with its pinned npm packages installed (`npm ci`) if missing.
-fn interop_dir() -> std::path::PathBuf {
-    static READY: std::sync::OnceLock<Result<std::path::PathBuf, String>> =
-        std::sync::OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../interop")
-            .canonicalize()
-            .map_err(|e| format!("interop/: {e}"))?;
-        if dir
-            .join("node_modules/@ethereumjs/devp2p/package.json")
-            .is_file()
-        {
-            return Ok(dir);
-        }
-        let out = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run npm (Node.js >= 20 and npm are needed): {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "npm ci failed: {}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(dir)
-    });
-    ready.clone().unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ethereumjs_peer_dials_the_node_and_appears_in_admin_peers() {
     use ethp2p_eth::chain::ChainSpec;
-    let interop = interop_dir();
+    let interop = common::interop_dir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap();
     let a = start(&dir.path().join("a"), &[]).await;
     // The ethereumjs peer announces mainnet at genesis, as our node does.

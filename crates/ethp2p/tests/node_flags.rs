@@ -6,180 +6,16 @@
 //! temporary data directory, waits for the lines the node prints once it is
 //! up, and observes it through its RPC, its log or its exit.
 
+mod common;
+
+use common::{eventually, http, pubkey, run_cli, Launch, Node};
 use serde_json::{json, Value};
-use std::{path::Path, process::Stdio, time::Duration};
-use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
-    process::{Child, ChildStdout, Command},
-};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
-/// Upper bound of any wait in these tests.
-const WAIT: Duration = Duration::from_secs(30);
-/// Interval between two polls of a node's state.
-const POLL: Duration = Duration::from_millis(100);
-
-/// A running node; killed when dropped.
-struct Node {
-    child: Child,
-    _stdout: tokio::io::Lines<BufReader<ChildStdout>>,
-    enode: String,
-    /// `host:port` of the JSON-RPC server.
-    rpc: String,
-    /// The `metrics:` line's URL, when `--metrics-addr` was given.
-    metrics_url: Option<String>,
-    log: std::path::PathBuf,
-}
-
-impl Node {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// One JSON-RPC call over HTTP; the whole response object.
-    async fn call(&self, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let (_, text) = http(
-            &self.rpc,
-            "POST",
-            "/",
-            &[("Content-Type", "application/json")],
-            &body.to_string(),
-        )
-        .await;
-        let json_start = text.find('{').unwrap_or_else(|| panic!("no JSON: {text}"));
-        serde_json::from_str(&text[json_start..]).unwrap_or_else(|e| panic!("{e}: {text}"))
-    }
-
-    /// SIGTERM, then the exit status and the whole log.
-    async fn stop(mut self) -> String {
-        let pid = self.child.id().expect("running");
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success());
-        let exit = tokio::time::timeout(WAIT, self.child.wait())
-            .await
-            .expect("node exits after SIGTERM")
-            .unwrap();
-        assert!(exit.success(), "exit {exit}: {}", self.log_text());
-        self.log_text()
-    }
-}
+use std::path::Path;
 
 /// Starts `ethp2p <args>` (no `node` word added) with a data directory, a
 /// loopback address and ephemeral ports, and waits for its start-up lines.
 async fn spawn(datadir: &Path, args: &[&str]) -> Node {
-    std::fs::create_dir_all(datadir).unwrap();
-    let log = datadir.join("node.log");
-    let log_file = std::fs::File::create(&log).unwrap();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .args(["--no-bootnodes", "--addr", "127.0.0.1", "--port", "0"])
-        .args(["--rpc-addr", "127.0.0.1:0", "--datadir"])
-        .arg(datadir)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ethp2p");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let wants_metrics = args.contains(&"--metrics-addr");
-    let read = async {
-        let enode = lines.next_line().await.unwrap().expect("enode line");
-        let rpc = lines.next_line().await.unwrap().expect("rpc line");
-        let metrics = if wants_metrics {
-            lines.next_line().await.unwrap()
-        } else {
-            None
-        };
-        (enode, rpc, metrics)
-    };
-    let Ok((enode, rpc, metrics)) = tokio::time::timeout(WAIT, read).await else {
-        panic!(
-            "no start-up lines: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        )
-    };
-    assert!(enode.starts_with("enode://"), "first line: {enode}");
-    let rpc = rpc
-        .strip_prefix("rpc: http://")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("rpc line: {rpc}"))
-        .to_string();
-    Node {
-        child,
-        _stdout: lines,
-        enode,
-        rpc,
-        metrics_url: metrics.map(|m| m.trim_start_matches("metrics: ").to_string()),
-        log,
-    }
-}
-
-/// Runs `ethp2p <args>` to its exit: (code, stdout, stderr).
-async fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let out = tokio::time::timeout(
-        WAIT,
-        Command::new(BIN)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("ethp2p {args:?} did not exit"))
-    .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// One HTTP/1.1 request on a fresh connection: (status line, whole response).
-async fn http(
-    host: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (String, String) {
-    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(WAIT, s.read_to_string(&mut out))
-        .await
-        .expect("HTTP response")
-        .unwrap();
-    let status = out.lines().next().unwrap_or_default().to_string();
-    (status, out)
-}
-
-/// Polls `probe` every [`POLL`] until it yields a value, at most for [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let tries = (WAIT.as_millis() / POLL.as_millis()) as usize;
-    for _ in 0..tries {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    panic!("timed out waiting for {what}");
+    Launch::bare(args).start(datadir).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,11 +23,14 @@ async fn node_flags_work_without_the_node_word() {
     let dir = tempfile::tempdir().unwrap();
     // `ethp2p --port 0 …` runs the node, as `ethp2p node --port 0 …` does.
     let n = spawn(&dir.path().join("bare"), &["--chain", "sepolia"]).await;
-    let version = n.call("net_version", json!([])).await;
+    let version = n.call_raw("net_version", json!([])).await;
     assert_eq!(version["result"], "11155111", "{version}");
     n.stop().await;
     let n = spawn(&dir.path().join("word"), &["node", "--chain", "hoodi"]).await;
-    assert_eq!(n.call("net_version", json!([])).await["result"], "560048");
+    assert_eq!(
+        n.call_raw("net_version", json!([])).await["result"],
+        "560048"
+    );
     n.stop().await;
     // A node flag before a subcommand is refused in one line naming both.
     let (code, out, err) = run_cli(&["--port", "0", "keygen"]).await;
@@ -228,20 +67,10 @@ async fn each_v_adds_log_lines() {
     assert!(!has(&quiet, " INFO "), "{quiet}");
 }
 
-/// The 128-hex public key of an enode URL.
-fn pubkey(enode: &str) -> &str {
-    &enode["enode://".len().."enode://".len() + 128]
-}
-
-/// The TCP port of an enode URL.
-fn port(enode: &str) -> &str {
-    enode.rsplit(':').next().unwrap()
-}
-
 /// Waits until `node` lists a peer with this public key; returns its entry.
 async fn wait_peer(node: &Node, key: &str) -> Value {
     eventually(&format!("peer {}…", &key[..8]), || async {
-        let peers = node.call("admin_peers", json!([])).await;
+        let peers = node.call_raw("admin_peers", json!([])).await;
         peers["result"]
             .as_array()?
             .iter()
@@ -255,7 +84,7 @@ async fn wait_peer(node: &Node, key: &str) -> Value {
 async fn enode_host_names_are_resolved_or_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let a = spawn(&dir.path().join("a"), &[]).await;
-    let by_name = format!("enode://{}@localhost:{}", pubkey(&a.enode), port(&a.enode));
+    let by_name = format!("enode://{}@localhost:{}", pubkey(&a.enode), a.port());
     // --peer with a host name: resolved at start, dialed, listed by its IP.
     let b = spawn(&dir.path().join("b"), &["--peer", &by_name]).await;
     let peer = wait_peer(&b, pubkey(&a.enode)).await;
@@ -265,11 +94,11 @@ async fn enode_host_names_are_resolved_or_refused_in_one_line() {
     b.stop().await;
     // admin_addPeer with a host name over RPC.
     let c = spawn(&dir.path().join("c"), &[]).await;
-    let added = c.call("admin_addPeer", json!([by_name])).await;
+    let added = c.call_raw("admin_addPeer", json!([by_name])).await;
     assert_eq!(added["result"], true, "{added}");
     wait_peer(&c, pubkey(&a.enode)).await;
     let bad = format!("enode://{}@no-such-host.invalid:30303", pubkey(&a.enode));
-    let refused = c.call("admin_addPeer", json!([bad])).await;
+    let refused = c.call_raw("admin_addPeer", json!([bad])).await;
     let msg = refused["error"]["message"].as_str().unwrap_or_default();
     assert!(
         msg.contains("cannot resolve host no-such-host.invalid"),
@@ -319,7 +148,7 @@ async fn subscriptions_over_http_say_they_need_websocket() {
         ("eth_subscribe", json!(["newPendingTransactions"])),
         ("ethp2p_subscribe", json!(["transactions"])),
     ] {
-        let r = n.call(method, params).await;
+        let r = n.call_raw(method, params).await;
         let msg = r["error"]["message"].as_str().unwrap_or_default();
         assert!(
             msg.starts_with("subscriptions need WebSocket"),
@@ -328,7 +157,7 @@ async fn subscriptions_over_http_say_they_need_websocket() {
         assert_eq!(r["error"]["code"], -32601, "{method}: {r}");
     }
     // Ordinary calls over HTTP are untouched.
-    let v = n.call("net_listening", json!([])).await;
+    let v = n.call_raw("net_listening", json!([])).await;
     assert_eq!(v["result"], true, "{v}");
     n.stop().await;
 }
@@ -409,7 +238,7 @@ async fn head_is_set_by_flag_or_file_and_followed_from_peers() {
     let hash = format!("0x{}", "ab".repeat(32));
     let head = format!("1234:{hash}");
     let a = spawn(&dir.path().join("a"), &["--head", &head]).await;
-    let info = a.call("admin_nodeInfo", json!([])).await;
+    let info = a.call_raw("admin_nodeInfo", json!([])).await;
     assert_eq!(info["result"]["protocols"]["eth"]["head"], hash, "{info}");
     // B follows: its only peer (A) announces 1234 in its eth/69 Status.
     let a_url = a.enode.clone();
@@ -424,7 +253,7 @@ async fn head_is_set_by_flag_or_file_and_followed_from_peers() {
     let b_log = b.stop().await;
     assert!(b_log.contains("following the peers' head"), "{b_log}");
     // A node that does not follow keeps announcing its genesis block.
-    let c_info = c.call("admin_nodeInfo", json!([])).await;
+    let c_info = c.call_raw("admin_nodeInfo", json!([])).await;
     let genesis = c_info["result"]["protocols"]["eth"]["genesis"].clone();
     assert_eq!(c_info["result"]["protocols"]["eth"]["head"], genesis);
     c.stop().await;
@@ -433,7 +262,7 @@ async fn head_is_set_by_flag_or_file_and_followed_from_peers() {
     let cfg = dir.path().join("node.toml");
     std::fs::write(&cfg, format!("head = \"77:{hash}:1700000000\"\n")).unwrap();
     let d = spawn(&dir.path().join("d"), &["--config", cfg.to_str().unwrap()]).await;
-    let info = d.call("admin_nodeInfo", json!([])).await;
+    let info = d.call_raw("admin_nodeInfo", json!([])).await;
     assert_eq!(info["result"]["protocols"]["eth"]["head"], hash, "{info}");
     d.stop().await;
     // A malformed --head: one line naming the flag.

@@ -6,6 +6,9 @@
 //! Synchronisation is on observable state only: the node's enode line on
 //! stdout, the probe's exit and its JSON lines. No fixed sleep orders anything.
 
+mod common;
+
+use common::{Launch, ProbeRun, BIN, LONG_WAIT};
 use ethp2p_eth::{
     chain::ChainSpec,
     exchange::status_exchange,
@@ -17,70 +20,25 @@ use ethp2p_eth::{
 use ethp2p_rlpx::{key::peer_id_from_secret_key, SecretKey};
 use ethp2p_wire::{DisconnectReason, HelloMessage, P2PConfig, P2PError, P2PStream, P2P_VERSION};
 use futures::future::poll_fn;
-use serde_json::Value;
-use std::{collections::BTreeMap, process::Stdio, time::Duration};
+use std::time::Duration;
 use tokio::{
-    io::{AsyncBufReadExt, BufReader},
     net::{TcpListener, TcpStream},
     process::Command,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
-/// Upper bound of any wait in these tests.
-const WAIT: Duration = Duration::from_secs(60);
-
-/// The result of one probe run: exit success, check → (result, why), summary.
-struct ProbeRun {
-    success: bool,
-    checks: BTreeMap<String, (String, String)>,
-    elapsed_ms: f64,
-    stdout: String,
-}
-
-impl ProbeRun {
-    fn result(&self, check: &str) -> &str {
-        match self.checks.get(check) {
-            Some((r, _)) => r,
-            None => panic!("no result for {check}:\n{}", self.stdout),
-        }
-    }
-}
-
+/// Runs `ethp2p probe <enode> --json --seed 7 <extra>`.
 async fn probe(enode: &str, extra: &[&str]) -> ProbeRun {
-    let out = tokio::time::timeout(
-        WAIT,
-        Command::new(BIN)
-            .args(["probe", enode, "--json", "--seed", "7"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .output(),
-    )
-    .await
-    .expect("probe finished in time")
-    .expect("probe ran");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut checks = BTreeMap::new();
-    let mut elapsed_ms = f64::NAN;
-    for line in stdout.lines() {
-        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        if let Some(s) = v.get("summary") {
-            elapsed_ms = s["elapsedMs"].as_f64().unwrap();
-        } else {
-            checks.insert(
-                v["check"].as_str().unwrap().to_string(),
-                (
-                    v["result"].as_str().unwrap().to_string(),
-                    v["why"].as_str().unwrap().to_string(),
-                ),
-            );
-        }
-    }
-    ProbeRun {
-        success: out.status.success(),
-        checks,
-        elapsed_ms,
-        stdout,
-    }
+    common::probe(BIN, enode, extra).await
+}
+
+/// `ethp2p node --no-rpc` on loopback with `extra` flags: its enode once up.
+async fn start_node(datadir: &std::path::Path, extra: &[&str]) -> common::Node {
+    Launch::node()
+        .no_rpc()
+        .within(LONG_WAIT)
+        .args(extra)
+        .start(datadir)
+        .await
 }
 
 /// Asserts every check passed except `skipped`, which were skipped.
@@ -111,32 +69,14 @@ const SNAP_CHECKS: [&str; 6] = [
 #[tokio::test]
 async fn every_check_passes_against_the_ethp2p_node() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["node", "--no-bootnodes", "--port", "0", "--no-rpc"])
-        .args(["--addr", "127.0.0.1", "--datadir"])
-        .arg(dir.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ethp2p node");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let enode = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .expect("enode line in time")
-        .unwrap()
-        .expect("enode line");
-    assert!(enode.starts_with("enode://"), "{enode}");
-
-    let run = probe(&enode, &[]).await;
+    let mut node = start_node(dir.path(), &[]).await;
+    let run = probe(&node.enode, &[]).await;
     // The node fetches announced transactions (its transactions manager) but
     // does not speak snap: the snap checks are skipped, everything else passes.
     assert_all_pass_except(&run, &SNAP_CHECKS);
     assert_eq!(run.checks.len(), 29);
     assert!(run.elapsed_ms < 30_000.0, "took {} ms", run.elapsed_ms);
-    let _ = child.kill().await;
+    let _ = node.child.kill().await;
 }
 
 /// The one thing a [`TestPeer`] gets wrong.
@@ -321,14 +261,7 @@ async fn assert_fault_caught_with(
         "{fault:?}: exit code says success\n{}",
         run.stdout
     );
-    for (name, (result, why)) in &run.checks {
-        let want = if failing.contains(&name.as_str()) {
-            "FAIL"
-        } else {
-            "PASS"
-        };
-        assert_eq!(result, want, "{fault:?}, {name}: {why}\n{}", run.stdout);
-    }
+    run.assert_only_failing(&format!("{fault:?}"), failing);
     for f in failing {
         assert!(run.checks.contains_key(*f), "{f} did not run");
     }
@@ -435,34 +368,11 @@ async fn output_formats_and_selection() {
 #[tokio::test]
 async fn every_check_passes_against_the_ethp2p_node_with_snap() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "node",
-            "--no-bootnodes",
-            "--port",
-            "0",
-            "--no-rpc",
-            "--snap",
-        ])
-        .args(["--addr", "127.0.0.1", "--datadir"])
-        .arg(dir.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ethp2p node");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let enode = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .expect("enode line in time")
-        .unwrap()
-        .expect("enode line");
-    let run = probe(&enode, &[]).await;
+    let mut node = start_node(dir.path(), &["--snap"]).await;
+    let run = probe(&node.enode, &[]).await;
     assert_all_pass_except(&run, &["Snap/TrieNodesUnknownRoot"]);
     for c in SNAP_CHECKS {
         assert!(run.checks.contains_key(c), "{c} did not run");
     }
-    let _ = child.kill().await;
+    let _ = node.child.kill().await;
 }

@@ -7,7 +7,10 @@
 //! Synchronisation is on observable state only: the node's enode line, the
 //! probe's exit and its JSON lines.
 
+mod common;
+
 use alloy_primitives::B256;
+use common::{Launch, Node, ProbeRun, BIN, LONG_WAIT};
 use ethp2p_discv4::{
     enr::{LocalEnr, LocalEnrFields},
     packet::{
@@ -16,12 +19,13 @@ use ethp2p_discv4::{
     },
 };
 use ethp2p_rlpx::{key::peer_id_from_secret_key, NodeRecord, PeerId, SecretKey};
+use ethp2p_testing::jspeer::repo_root;
 use serde_json::Value;
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     net::{IpAddr, SocketAddr},
     process::Stdio,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -32,10 +36,8 @@ use tokio::{
 /// The binary under test; `ETHP2P_BIN` may name a copy (a target directory
 /// shared by several checkouts can relink `ethp2p` while tests run).
 fn bin() -> String {
-    std::env::var("ETHP2P_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ethp2p").to_string())
+    std::env::var("ETHP2P_BIN").unwrap_or_else(|_| BIN.to_string())
 }
-/// Upper bound of any wait in these tests.
-const WAIT: Duration = Duration::from_secs(60);
 
 /// The 15 discv4 checks.
 const DISCV4: [&str; 15] = [
@@ -56,93 +58,27 @@ const DISCV4: [&str; 15] = [
     "Discv4/Amplification/WrongIP",
 ];
 
-struct ProbeRun {
-    success: bool,
-    code: Option<i32>,
-    checks: BTreeMap<String, (String, String)>,
-    elapsed_ms: f64,
-    stdout: String,
-    stderr: String,
-}
-
+/// Runs `probe <enode> --json --seed 7 <extra>` of the binary under test.
 async fn probe(enode: &str, extra: &[&str]) -> ProbeRun {
-    let out = tokio::time::timeout(
-        WAIT,
-        Command::new(bin())
-            .args(["probe", enode, "--json", "--seed", "7"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .output(),
-    )
-    .await
-    .expect("probe finished in time")
-    .expect("probe ran");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut checks = BTreeMap::new();
-    let mut elapsed_ms = f64::NAN;
-    for line in stdout.lines() {
-        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        if let Some(s) = v.get("summary") {
-            elapsed_ms = s["elapsedMs"].as_f64().unwrap();
-        } else {
-            checks.insert(
-                v["check"].as_str().unwrap().to_string(),
-                (
-                    v["result"].as_str().unwrap().to_string(),
-                    v["why"].as_str().unwrap().to_string(),
-                ),
-            );
-        }
-    }
-    ProbeRun {
-        success: out.status.success(),
-        code: out.status.code(),
-        checks,
-        elapsed_ms,
-        stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::probe(&bin(), enode, extra).await
 }
 
-/// A started `ethp2p node` on loopback, killed when dropped.
-struct Node {
-    _child: tokio::process::Child,
-    _dir: tempfile::TempDir,
-    enode: String,
-}
-
-async fn start_node() -> Node {
+/// A temporary data directory and a started `ethp2p node --no-rpc` on
+/// loopback in it (killed when dropped: bind it after the directory).
+async fn start_node() -> (tempfile::TempDir, Node) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .args(["node", "--no-bootnodes", "--port", "0", "--no-rpc"])
-        .args(["--addr", "127.0.0.1", "--datadir"])
-        .arg(dir.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ethp2p node");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let enode = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .expect("enode line in time")
-        .unwrap()
-        .expect("enode line");
-    assert!(enode.starts_with("enode://"), "{enode}");
-    // Keep reading stdout so the node never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Node {
-        _child: child,
-        _dir: dir,
-        enode,
-    }
+    let node = Launch::node()
+        .program(bin())
+        .no_rpc()
+        .within(LONG_WAIT)
+        .start(dir.path())
+        .await;
+    (dir, node)
 }
 
 #[tokio::test]
 async fn every_check_passes_against_the_ethp2p_node_with_discv4() {
-    let node = start_node().await;
+    let (_dir, node) = start_node().await;
     let run = probe(&node.enode, &["--discv4"]).await;
     for name in DISCV4 {
         let (result, why) = run
@@ -168,8 +104,8 @@ async fn every_check_passes_against_the_ethp2p_node_with_discv4() {
 
 #[tokio::test]
 async fn udp_port_overrides_the_enode_and_bad_values_are_refused() {
-    let node = start_node().await;
-    let real: u16 = node.enode.rsplit(':').next().unwrap().parse().unwrap();
+    let (_dir, node) = start_node().await;
+    let real = node.port();
     // The enode names a discport nobody listens on.
     let wrong = format!("{}?discport=9", node.enode);
     let basic = [
@@ -428,14 +364,7 @@ async fn assert_fault_caught(fault: Fault, failing: &[&str]) {
         run.stdout,
         run.stderr
     );
-    for (name, (result, why)) in &run.checks {
-        let want = if failing.contains(&name.as_str()) {
-            "FAIL"
-        } else {
-            "PASS"
-        };
-        assert_eq!(result, want, "{fault:?}, {name}: {why}\n{}", run.stdout);
-    }
+    run.assert_only_failing(&format!("{fault:?}"), failing);
     assert_eq!(run.success, failing.is_empty(), "{fault:?}\n{}", run.stdout);
 }
 
@@ -531,48 +460,6 @@ async fn a_wrong_enr_response_hash_fails() {
 
 // ----- the independent JS peer ------------------------------------------------------------------
 
-fn repo_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Whether Node.js and the pinned npm packages are there (installing them
-/// with `npm ci` when missing). Without `node` or `npm` on the PATH: why not.
-fn node_modules() -> Result<(), String> {
-    for tool in ["node", "npm"] {
-        let ok = std::process::Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return Err(format!("`{tool}` is not on the PATH"));
-        }
-    }
-    let interop = repo_root().join("interop");
-    if interop
-        .join("node_modules/@ethereumjs/devp2p/package.json")
-        .is_file()
-    {
-        return Ok(());
-    }
-    let out = std::process::Command::new("npm")
-        .arg("ci")
-        .arg("--prefix")
-        .arg(&interop)
-        .args(["--no-audit", "--no-fund"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run npm");
-    // Node is there but the install failed: that is a real failure.
-    assert!(
-        out.status.success(),
-        "npm ci failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
 /// Starts `node interop/<script> <args>` and returns it with its `ready` event.
 async fn spawn_js(script: &str, args: &[&str]) -> (tokio::process::Child, Value) {
     let mut child = Command::new("node")
@@ -585,7 +472,7 @@ async fn spawn_js(script: &str, args: &[&str]) -> (tokio::process::Child, Value)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start node {script}: {e}"));
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = tokio::time::timeout(WAIT, async {
+    let ready = tokio::time::timeout(LONG_WAIT, async {
         loop {
             let line = lines.next_line().await.unwrap().expect("ready event");
             let v: Value = serde_json::from_str(&line).unwrap_or_default();
@@ -626,7 +513,7 @@ fn documented_ethereumjs_results() -> BTreeMap<String, String> {
 /// both. Every result must be the one documented in `docs/probe.md`.
 #[tokio::test]
 async fn the_ethereumjs_peer_gets_its_documented_results() {
-    if let Err(why) = node_modules() {
+    if let Err(why) = common::interop_dir() {
         eprintln!("skipped: {why}");
         return;
     }

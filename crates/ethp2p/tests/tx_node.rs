@@ -10,9 +10,12 @@
 //! is the absence of a message, the window is stated and is several times
 //! the timer that would have sent it.
 
+mod common;
+
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{keccak256, Address, Signature, TxKind, B256, U256};
+use common::{run_cli, Launch, Node, WAIT};
 use ethp2p_eth::{
     chain::ChainSpec,
     message::{
@@ -23,23 +26,14 @@ use ethp2p_network::{IncomingMessage, NetworkConfig, NetworkEvent, NetworkHandle
 use ethp2p_rlpx::{NodeRecord, PeerId};
 use ethp2p_session::{EthResponder, PeerMessage};
 use jsonrpsee_core::{
-    client::{ClientT, Subscription, SubscriptionClientT},
+    client::{ClientT, Subscription},
     rpc_params,
 };
-use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
-use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
 use secp256k1::{Message, SecretKey, SECP256K1};
 use serde_json::Value;
-use std::{net::SocketAddr, path::Path, process::Stdio, time::Duration};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-    sync::{broadcast, mpsc},
-};
+use std::{net::SocketAddr, path::Path, time::Duration};
+use tokio::sync::{broadcast, mpsc};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
-/// Upper bound of any wait.
-const WAIT: Duration = Duration::from_secs(30);
 /// Window in which a message that should not come is looked for: the
 /// fetcher asks 500–600 ms after an announcement, propagation is immediate.
 const SILENCE: Duration = Duration::from_millis(2000);
@@ -82,98 +76,25 @@ fn item(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A running `ethp2p node`; killed when dropped.
-struct Node {
-    _child: Child,
-    rpc: HttpClient,
-    rpc_addr: String,
-}
-
-impl Node {
-    async fn start(dir: &Path, extra: &[&str]) -> Self {
-        std::fs::create_dir_all(dir).unwrap();
-        let log = dir.join("node.log");
-        let mut child = Command::new(BIN)
-            .args([
-                "node",
-                "--no-bootnodes",
-                "--no-discovery",
-                "--addr",
-                "127.0.0.1",
-            ])
-            .args([
-                "--port",
-                "0",
-                "--rpc-addr",
-                "127.0.0.1:0",
-                "-vv",
-                "--datadir",
-            ])
-            .arg(dir)
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn ethp2p node");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let rpc = tokio::time::timeout(WAIT, async {
-            let _enode = lines.next_line().await.ok().flatten()?;
-            lines.next_line().await.ok().flatten()
-        })
+/// Starts `ethp2p node --no-discovery -vv` on loopback with `extra` flags.
+async fn start(dir: &Path, extra: &[&str]) -> Node {
+    Launch::node()
+        .vv()
+        .args(&["--no-discovery"])
+        .args(extra)
+        .start(dir)
         .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("no start-up lines: {}", read(&log)));
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let addr = rpc
-            .strip_prefix("rpc: http://")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("rpc line: {rpc}"));
-        let rpc = HttpClientBuilder::default()
-            .build(format!("http://{addr}"))
-            .unwrap();
-        Self {
-            _child: child,
-            rpc,
-            rpc_addr: addr.to_string(),
-        }
-    }
-
-    /// A subscription over WebSocket (the client must outlive it).
-    async fn subscribe(
-        &self,
-        method: &str,
-        params: jsonrpsee_core::params::ArrayParams,
-        unsubscribe: &str,
-    ) -> (WsClient, Subscription<Value>) {
-        let ws = WsClientBuilder::default()
-            .build(format!("ws://{}", self.rpc_addr))
-            .await
-            .expect("websocket");
-        let sub = ws
-            .subscribe(method, params, unsubscribe)
-            .await
-            .expect("subscription");
-        (ws, sub)
-    }
-
-    /// `eth_sendRawTransaction`: the hash, or the error message.
-    async fn send_raw(&self, raw: &[u8]) -> Result<B256, String> {
-        self.rpc
-            .request::<B256, _>(
-                "eth_sendRawTransaction",
-                rpc_params![format!("0x{}", hex::encode(raw))],
-            )
-            .await
-            .map_err(|e| e.to_string())
-    }
 }
 
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
+/// `eth_sendRawTransaction`: the hash, or the error message.
+async fn send_raw(node: &Node, raw: &[u8]) -> Result<B256, String> {
+    node.rpc()
+        .request::<B256, _>(
+            "eth_sendRawTransaction",
+            rpc_params![format!("0x{}", hex::encode(raw))],
+        )
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// An in-test eth peer listening on loopback, with its raw gossip stream.
@@ -309,13 +230,37 @@ impl Peer {
 /// A node with `flags` and one in-test peer it dials as `--peer` (or as
 /// `--trusted-peer` when `trusted`); returns both and the node's id.
 async fn node_and_peer(dir: &Path, flags: &[&str], trusted: bool) -> (Node, Peer, PeerId) {
-    let mut peer = Peer::start(0x41).await;
     let how = if trusted { "--trusted-peer" } else { "--peer" };
-    let mut args = flags.to_vec();
-    args.extend([how, peer.enode.as_str()]);
-    let node = Node::start(dir, &args).await;
-    let id = peer.connected().await;
+    let (node, [(peer, id)]) = node_and_peers(dir, flags, [(0x41, how)]).await;
     (node, peer, id)
+}
+
+/// A node with `flags` and in-test peers (`(key, how)`: the peer's key
+/// byte, and `--peer` or `--trusted-peer`) it dials; returns the node and
+/// each peer with the node's id, once every session is up.
+async fn node_and_peers<const N: usize>(
+    dir: &Path,
+    flags: &[&str],
+    dials: [(u8, &str); N],
+) -> (Node, [(Peer, PeerId); N]) {
+    let mut peers = Vec::with_capacity(N);
+    for (key, _) in dials {
+        peers.push(Peer::start(key).await);
+    }
+    let mut args = flags.to_vec();
+    for ((_, how), peer) in dials.iter().zip(&peers) {
+        args.extend([*how, peer.enode.as_str()]);
+    }
+    let node = start(dir, &args).await;
+    let mut connected = Vec::with_capacity(N);
+    for mut peer in peers {
+        let id = peer.connected().await;
+        connected.push((peer, id));
+    }
+    let Ok(connected) = connected.try_into() else {
+        unreachable!("one entry per dial")
+    };
+    (node, connected)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,7 +293,7 @@ async fn disable_tx_gossip_neither_takes_in_nor_fetches_but_still_propagates() {
     );
     // Local submissions still go out.
     let mine = signed_tx(3, 0);
-    assert_eq!(node.send_raw(&mine).await, Ok(keccak256(&mine)));
+    assert_eq!(send_raw(&node, &mine).await, Ok(keccak256(&mine)));
     let got = peer.next_broadcast(WAIT).await.expect("the submitted body");
     assert_eq!(got, vec![item(&mine)]);
 }
@@ -368,21 +313,12 @@ async fn tx_ingress_policy_none_ignores_every_peer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tx_ingress_policy_trusted_takes_in_only_trusted_peers() {
     let dir = tempfile::tempdir().unwrap();
-    let mut trusted = Peer::start(0x51).await;
-    let mut plain = Peer::start(0x52).await;
-    let _node = Node::start(
+    let (_node, [(trusted, tid), (plain, pid)]) = node_and_peers(
         dir.path(),
-        &[
-            "--tx-ingress-policy",
-            "trusted",
-            "--trusted-peer",
-            &trusted.enode,
-            "--peer",
-            &plain.enode,
-        ],
+        &["--tx-ingress-policy", "trusted"],
+        [(0x51, "--trusted-peer"), (0x52, "--peer")],
     )
     .await;
-    let (tid, pid) = (trusted.connected().await, plain.connected().await);
     let (t1, t2) = (signed_tx(5, 0), signed_tx(6, 0));
     trusted.broadcast(tid, &[&t1]).await;
     assert_eq!(
@@ -398,31 +334,21 @@ async fn tx_propagation_policy_none_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (node, _peer, _id) =
         node_and_peer(dir.path(), &["--tx-propagation-policy", "none"], true).await;
-    let e = node.send_raw(&signed_tx(7, 0)).await.unwrap_err();
+    let e = send_raw(&node, &signed_tx(7, 0)).await.unwrap_err();
     assert!(e.contains("no peer to propagate to"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tx_propagation_policy_trusted_sends_to_trusted_peers_only() {
     let dir = tempfile::tempdir().unwrap();
-    let mut trusted = Peer::start(0x61).await;
-    let mut plain = Peer::start(0x62).await;
-    let node = Node::start(
+    let (node, [(mut trusted, _), (mut plain, _)]) = node_and_peers(
         dir.path(),
-        &[
-            "--tx-propagation-policy",
-            "trusted",
-            "--trusted-peer",
-            &trusted.enode,
-            "--peer",
-            &plain.enode,
-        ],
+        &["--tx-propagation-policy", "trusted"],
+        [(0x61, "--trusted-peer"), (0x62, "--peer")],
     )
     .await;
-    trusted.connected().await;
-    plain.connected().await;
     let mine = signed_tx(8, 0);
-    assert_eq!(node.send_raw(&mine).await, Ok(keccak256(&mine)));
+    assert_eq!(send_raw(&node, &mine).await, Ok(keccak256(&mine)));
     let got = trusted
         .next_broadcast(WAIT)
         .await
@@ -437,20 +363,12 @@ async fn tx_propagation_policy_trusted_sends_to_trusted_peers_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disable_tx_relay_keeps_what_a_peer_sends_but_passes_nothing_on() {
     let dir = tempfile::tempdir().unwrap();
-    let mut from = Peer::start(0x81).await;
-    let mut other = Peer::start(0x82).await;
-    let node = Node::start(
+    let (node, [(from, fid), (mut other, oid)]) = node_and_peers(
         dir.path(),
-        &[
-            "--disable-tx-relay",
-            "--peer",
-            &from.enode,
-            "--peer",
-            &other.enode,
-        ],
+        &["--disable-tx-relay"],
+        [(0x81, "--peer"), (0x82, "--peer")],
     )
     .await;
-    let (fid, oid) = (from.connected().await, other.connected().await);
     let t = signed_tx(0x83, 0);
     from.broadcast(fid, &[&t]).await;
     // Taken in (served on request) ...
@@ -458,7 +376,7 @@ async fn disable_tx_relay_keeps_what_a_peer_sends_but_passes_nothing_on() {
     // ... but neither its body nor its hash goes to the other peer; what
     // the node submits itself still does.
     let mine = signed_tx(0x84, 0);
-    assert_eq!(node.send_raw(&mine).await, Ok(keccak256(&mine)));
+    assert_eq!(send_raw(&node, &mine).await, Ok(keccak256(&mine)));
     // The link is ordered: once the submission arrived, a relay of the
     // peer's transaction (sent before it) would have too.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -558,30 +476,15 @@ async fn bad_tx_gossip_flags_fail_with_one_line_naming_the_flag() {
         ),
         (&["--tx-skip-initial=-1"][..], "--tx-skip-initial"),
     ] {
-        let out = tokio::time::timeout(
-            WAIT,
-            Command::new(BIN)
-                .args(["node", "--no-bootnodes"])
-                .args(args)
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("exits")
-        .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let mut cli = vec!["node", "--no-bootnodes"];
+        cli.extend(args);
+        let (code, _, err) = run_cli(&cli).await;
+        assert_eq!(code, 2, "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(flag), "{args:?}: {err}");
     }
     // --help documents every flag with its default.
-    let out = Command::new(BIN)
-        .args(["node", "--help"])
-        .output()
-        .await
-        .unwrap();
-    let help = String::from_utf8_lossy(&out.stdout);
+    let (_, help, _) = run_cli(&["node", "--help"]).await;
     for needle in [
         "--disable-tx-gossip",
         "--disable-tx-relay",
@@ -696,23 +599,10 @@ async fn js_peer_dialing(enode: &str) -> ethp2p_testing::jspeer::JsPeer {
     js
 }
 
-/// A node that the JS peer can dial: its enode from the first stdout line.
-async fn node_with_enode(dir: &Path) -> (Node, String) {
-    // The enode line is read by Node::start; ask admin_nodeInfo instead.
-    let node = Node::start(dir, &[]).await;
-    let info: Value = node
-        .rpc
-        .request("admin_nodeInfo", rpc_params![])
-        .await
-        .unwrap();
-    let enode = info["enode"].as_str().unwrap().to_string();
-    (node, enode)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ethereumjs_peer_announces_and_serves_and_the_node_streams_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (node, enode) = node_with_enode(dir.path()).await;
+    let node = start(dir.path(), &[]).await;
     let (_ws, mut records) = node
         .subscribe(
             "ethp2p_subscribe",
@@ -720,7 +610,7 @@ async fn ethereumjs_peer_announces_and_serves_and_the_node_streams_it() {
             "ethp2p_unsubscribe",
         )
         .await;
-    let mut js = js_peer_dialing(&enode).await;
+    let mut js = js_peer_dialing(&node.enode).await;
     js.expect("peer", |_| true).await;
     let js_id = format!(
         "0x{}",
@@ -779,13 +669,13 @@ async fn ethereumjs_peer_announces_and_serves_and_the_node_streams_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_raw_transaction_over_http_reaches_the_ethereumjs_peer() {
     let dir = tempfile::tempdir().unwrap();
-    let (node, enode) = node_with_enode(dir.path()).await;
-    let mut js = js_peer_dialing(&enode).await;
+    let node = start(dir.path(), &[]).await;
+    let mut js = js_peer_dialing(&node.enode).await;
     js.expect("peer", |_| true).await;
     // The node lists it before it may propagate to it.
     for _ in 0..300 {
         let n: String = node
-            .rpc
+            .rpc()
             .request("net_peerCount", rpc_params![])
             .await
             .unwrap();
@@ -796,7 +686,7 @@ async fn send_raw_transaction_over_http_reaches_the_ethereumjs_peer() {
     }
     let raw = signed_tx(0x72, 0);
     let hash = keccak256(&raw);
-    assert_eq!(node.send_raw(&raw).await, Ok(hash));
+    assert_eq!(send_raw(&node, &raw).await, Ok(hash));
     // One peer: ⌈√1⌉ = 1 gets the body, in a Transactions message whose
     // item the JS peer hashes to the same value.
     let msg = js.expect("message", |m| m["name"] == "Transactions").await;

@@ -6,7 +6,10 @@
 //! the request it receives, the line on stdout, the process exit, each under
 //! a timeout.
 
+mod common;
+
 use alloy_primitives::keccak256;
+use common::{BIN, WAIT};
 use ethp2p_eth::{
     chain::ChainSpec,
     message::{
@@ -18,15 +21,11 @@ use ethp2p_network::{NetworkConfig, NetworkEvent, NetworkManager};
 use ethp2p_rlpx::NodeRecord;
 use ethp2p_session::PeerMessage;
 use serde_json::Value;
-use std::{net::SocketAddr, process::Stdio, time::Duration};
+use std::{net::SocketAddr, process::Stdio};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::Command,
 };
-
-const BIN: &str = env!("CARGO_BIN_EXE_ethp2p");
-/// Upper bound of any wait in this test.
-const WAIT: Duration = Duration::from_secs(30);
 
 /// EIP-155's worked example: a signed legacy transaction.
 const EIP155_SIGNED: &str = "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83";
