@@ -1,13 +1,11 @@
 //! The session manager against an independent client: @ethereumjs/devp2p
 //! (interop/peer.mjs), over loopback, both directions.
 
-use ethp2p_testing::jspeer;
+use ethp2p_testing::jspeer::{self, genesis_status_eth68};
 
-use alloy_primitives::{B256, U256};
+use alloy_primitives::B256;
 use ethp2p_eth::{
-    forkid::{ForkFilter, Head},
     message::{BlockHashOrNumber, EthMessage, GetBlockHeaders, RawList, RequestPair},
-    status::Status,
     version::EthVersion,
 };
 use ethp2p_rlpx::{generate_secret_key, NodeRecord, PeerId};
@@ -48,24 +46,7 @@ impl Ours {
     async fn start(genesis: B256) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let head = Head {
-            number: 0,
-            timestamp: 0,
-            hash: genesis,
-            total_difficulty: U256::from(1),
-        };
-        let filter = ForkFilter::new(genesis, 0, head, []);
-        let status = Status {
-            version: 68,
-            network_id: NETWORK_ID,
-            genesis,
-            fork_id: filter.current(),
-            total_difficulty: U256::from(1),
-            best_hash: genesis,
-            earliest_block: 0,
-            latest_block: 0,
-            latest_block_hash: genesis,
-        };
+        let (status, filter) = genesis_status_eth68(genesis, NETWORK_ID);
         let mut mgr = SessionManager::new(SessionManagerParams {
             secret_key: generate_secret_key(),
             config: SessionsConfig::default(),

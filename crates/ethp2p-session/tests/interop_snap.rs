@@ -3,17 +3,15 @@
 //! manager; snap/1 rides as a satellite after eth/68, and snap requests flow
 //! both ways.
 
-use alloy_primitives::{B256, U256};
+use alloy_primitives::B256;
 use ethp2p_eth::{
-    forkid::{ForkFilter, Head},
     message::RequestPair,
     snap::{snap_protocols, GetAccountRange, SnapMessage, SnapVersion},
-    status::Status,
     version::EthVersion,
 };
 use ethp2p_rlpx::{generate_secret_key, NodeRecord};
 use ethp2p_session::{PeerMessage, SessionEvent, SessionManager, SessionManagerParams};
-use ethp2p_testing::jspeer::{JsPeer, STEP};
+use ethp2p_testing::jspeer::{genesis_status_eth68, JsPeer, STEP};
 use futures::StreamExt;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -33,24 +31,7 @@ async fn ethereumjs_with_snap1_runs_snap_beside_eth68() {
     let genesis = B256::from(rand::random::<[u8; 32]>());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let head = Head {
-        number: 0,
-        timestamp: 0,
-        hash: genesis,
-        total_difficulty: U256::from(1),
-    };
-    let filter = ForkFilter::new(genesis, 0, head, []);
-    let status = Status {
-        version: 68,
-        network_id: NETWORK_ID,
-        genesis,
-        fork_id: filter.current(),
-        total_difficulty: U256::from(1),
-        best_hash: genesis,
-        earliest_block: 0,
-        latest_block: 0,
-        latest_block_hash: genesis,
-    };
+    let (status, filter) = genesis_status_eth68(genesis, NETWORK_ID);
     let mut mgr = SessionManager::new(SessionManagerParams {
         secret_key: generate_secret_key(),
         config: Default::default(),

@@ -1,6 +1,11 @@
 //! Shared by the interop tests: installs the pinned npm packages and drives
 //! `interop/peer.mjs` (an @ethereumjs/devp2p peer) through JSON lines.
 
+use alloy_primitives::{B256, U256};
+use ethp2p_eth::{
+    forkid::{ForkFilter, Head},
+    status::Status,
+};
 use serde_json::Value;
 use std::{
     collections::VecDeque,
@@ -18,6 +23,31 @@ use tokio::{
 
 /// Upper bound of every single wait: a failing test ends in seconds.
 pub const STEP: Duration = Duration::from_secs(10);
+
+/// The eth/68 Status, and the fork filter, of a private chain at its
+/// genesis block `genesis` (no forks, total difficulty 1): what the interop
+/// tests announce to the JS peer, which mirrors the chain.
+pub fn genesis_status_eth68(genesis: B256, network_id: u64) -> (Status, ForkFilter) {
+    let head = Head {
+        number: 0,
+        timestamp: 0,
+        hash: genesis,
+        total_difficulty: U256::from(1),
+    };
+    let filter = ForkFilter::new(genesis, 0, head, []);
+    let status = Status {
+        version: 68,
+        network_id,
+        genesis,
+        fork_id: filter.current(),
+        total_difficulty: U256::from(1),
+        best_hash: genesis,
+        earliest_block: 0,
+        latest_block: 0,
+        latest_block_hash: genesis,
+    };
+    (status, filter)
+}
 
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
