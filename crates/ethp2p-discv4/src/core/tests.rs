@@ -153,18 +153,24 @@ fn bond(d: &mut Discv4, t: &Tester, now: Instant, start: Instant) -> Vec<(Socket
     drain(d)
 }
 
-fn pong(d: &mut Discv4, t: &Tester, now: Instant, start: Instant, ping_hash: B256) {
-    let m = Message::Pong(Pong {
+/// A Pong to the engine's endpoint (UDP 30303, the given TCP port).
+fn pong_msg(ping_hash: B256, expiration: u64, enr_seq: Option<u64>, tcp: u16) -> Message {
+    Message::Pong(Pong {
         to: Endpoint {
             ip: LOCAL_IP.parse().unwrap(),
             udp: 30303,
-            tcp: 30303,
+            tcp,
         },
         ping_hash,
-        expiration: exp(unix_at(start, now)),
-        // A current node announces its record's sequence number (EIP-868).
-        enr_seq: Some(1),
-    });
+        expiration,
+        enr_seq,
+    })
+}
+
+/// The tester's Pong; like a current node it announces its record's
+/// sequence number (EIP-868).
+fn pong(d: &mut Discv4, t: &Tester, now: Instant, start: Instant, ping_hash: B256) {
+    let m = pong_msg(ping_hash, exp(unix_at(start, now)), Some(1), 30303);
     t.send(d, now, &m);
 }
 
@@ -266,17 +272,7 @@ fn a_node_announcing_no_enr_seq_is_sent_no_enr_request_and_reported_without_a_re
     // As geth's v4 test suite bonds: its Ping and Pong carry no enr-seq.
     t.send(&mut d, now, &t.ping_msg(exp(UNIX)));
     let (_, ping_hash) = find_ping(&drain(&mut d)).unwrap();
-    let pong_msg = Message::Pong(Pong {
-        to: Endpoint {
-            ip: LOCAL_IP.parse().unwrap(),
-            udp: 30303,
-            tcp: 30303,
-        },
-        ping_hash,
-        expiration: exp(UNIX),
-        enr_seq: None,
-    });
-    t.send(&mut d, now, &pong_msg);
+    t.send(&mut d, now, &pong_msg(ping_hash, exp(UNIX), None, 30303));
     assert!(d.table().contains(&t.id));
     let out = drain(&mut d);
     assert!(
@@ -328,16 +324,7 @@ fn pong_from_another_ip_makes_no_bond() {
     let t = Tester::new(2, "10.0.0.2:30310");
     t.send(&mut d, now, &t.ping_msg(exp(UNIX)));
     let (_, ping_hash) = find_ping(&drain(&mut d)).unwrap();
-    let m = Message::Pong(Pong {
-        to: Endpoint {
-            ip: LOCAL_IP.parse().unwrap(),
-            udp: 30303,
-            tcp: 0,
-        },
-        ping_hash,
-        expiration: exp(UNIX),
-        enr_seq: None,
-    });
+    let m = pong_msg(ping_hash, exp(UNIX), None, 0);
     t.send_from(&mut d, now, "10.0.0.99:30310".parse().unwrap(), &m);
     assert!(!d.is_bonded(&t.id, t.addr.ip(), now));
     assert!(!d.is_bonded(&t.id, "10.0.0.99".parse().unwrap(), now));
@@ -928,16 +915,7 @@ fn higher_enr_seq_in_pong_refetches_the_record() {
         t.send(
             &mut d,
             now,
-            &Message::Pong(Pong {
-                to: Endpoint {
-                    ip: LOCAL_IP.parse().unwrap(),
-                    udp: 30303,
-                    tcp: 30303,
-                },
-                ping_hash: hash,
-                expiration: exp(unix_at(start, now)),
-                enr_seq: Some(announced),
-            }),
+            &pong_msg(hash, exp(unix_at(start, now)), Some(announced), 30303),
         );
         let requested = drain(&mut d)
             .iter()
